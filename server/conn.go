@@ -1,0 +1,224 @@
+package server
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+
+	"zkd/jute"
+	"zkd/wire"
+)
+
+type connState uint8
+
+const (
+	stateNew         connState = iota // waiting for ConnectRequest or a four-letter word
+	stateEstablished                  // session requested or resumed: frames are requests
+	stateClosing                      // closing after the output drains
+)
+
+// Conn is one client connection (ServerCnxn).
+//
+// Output from every goroutine goes through out under mu, so a watch
+// notification queued by the apply stage is written before any reply
+// queued after it; the event loop writes out to the socket.
+type Conn struct {
+	srv      *Server
+	gc       gnet.Conn
+	id       uint64
+	remote   string // ip:port
+	remoteIP string
+	opened   time.Time
+
+	// Owned by the event loop.
+	state     connState
+	oldClient bool // ConnectRequest without readOnly: answer in kind
+
+	mu        sync.Mutex
+	out       []byte
+	enc       jute.Encoder
+	queue     []*Request // requests answered in order, head first
+	wake      bool       // a Wake is pending
+	closed    bool
+	closeSoon bool // close once out is written
+	session   *Session
+	auth      []jute.Id // copy on write
+
+	sessionID atomic.Int64
+	timeout   atomic.Int32
+	// connecting is set while the session's createSession is in flight:
+	// the event loop reads no further frames until it is answered.
+	connecting atomic.Bool
+	stats     connStats
+}
+
+type connStats struct {
+	received    atomic.Int64
+	sent        atomic.Int64
+	lastZxid    atomic.Int64
+	lastCxid    atomic.Int32
+	lastOp      atomic.Value // string
+	lastLat     atomic.Int64
+	minLat      atomic.Int64
+	maxLat      atomic.Int64
+	totLat      atomic.Int64
+	countLat    atomic.Int64
+	lastResp    atomic.Int64 // unix ms
+	outstanding atomic.Int64
+}
+
+// SessionID is the session bound to the connection, 0 before the handshake.
+func (c *Conn) SessionID() int64 { return c.sessionID.Load() }
+
+// AuthIDs returns the connection's auth ids.
+func (c *Conn) AuthIDs() []jute.Id {
+	c.mu.Lock()
+	a := c.auth
+	c.mu.Unlock()
+	return a
+}
+
+func (c *Conn) addAuth(ids []jute.Id) {
+	c.mu.Lock()
+	n := make([]jute.Id, 0, len(c.auth)+len(ids))
+	n = append(n, c.auth...)
+	for _, id := range ids {
+		dup := false
+		for _, e := range n {
+			if e == id {
+				dup = true
+			}
+		}
+		if !dup {
+			n = append(n, id)
+		}
+	}
+	c.auth = n
+	c.mu.Unlock()
+}
+
+// beginReply starts a reply frame in out; mu must be held.
+func (c *Conn) beginReply(xid int32, zxid int64, err wire.Error) int {
+	var off int
+	c.out, off = wire.AppendFrameStart(c.out)
+	c.enc.SetBytes(c.out)
+	c.enc.Int(xid)
+	c.enc.Long(zxid)
+	c.enc.Int(int32(err))
+	return off
+}
+
+// endReply finishes a frame begun by beginReply; mu must be held.
+func (c *Conn) endReply(off int) {
+	c.out = c.enc.Bytes()
+	wire.FinishFrame(c.out, off)
+	c.stats.sent.Add(1)
+	c.srv.stats.sent.Add(1)
+}
+
+// reply appends a whole reply; rec is only written when err is OK.
+func (c *Conn) reply(xid int32, zxid int64, err wire.Error, rec jute.Record) {
+	off := c.beginReply(xid, zxid, err)
+	if err == wire.ErrOK && rec != nil {
+		rec.Encode(&c.enc)
+	}
+	c.endReply(off)
+}
+
+// notify queues a watch notification (xid -1). ZooKeeper 3.8 sends zxid -1
+// in the header.
+func (c *Conn) notify(typ wire.EventType, path string) {
+	c.mu.Lock()
+	if !c.closed {
+		off := c.beginReply(wire.XidNotification, -1, wire.ErrOK)
+		c.enc.Int(int32(typ))
+		c.enc.Int(int32(wire.StateSyncConnected))
+		c.enc.String(path)
+		c.endReply(off)
+		c.scheduleFlush()
+	}
+	c.mu.Unlock()
+}
+
+// scheduleFlush asks the event loop to write out; mu must be held. Called
+// from the event loop itself it is a no-op, since OnTraffic flushes on
+// return.
+func (c *Conn) scheduleFlush() {
+	if c.wake || c.closed {
+		return
+	}
+	c.wake = true
+	_ = c.gc.Wake(nil)
+}
+
+// closeAsync closes the connection from any goroutine once pending output
+// is written.
+func (c *Conn) closeAsync() {
+	c.mu.Lock()
+	c.closeSoon = true
+	if !c.closed {
+		c.wake = false
+		c.scheduleFlush()
+	}
+	c.mu.Unlock()
+}
+
+// flush writes pending output; it runs on the event loop and reports
+// whether the connection should now close.
+func (c *Conn) flush() bool {
+	c.mu.Lock()
+	c.wake = false
+	out := c.out
+	closeSoon := c.closeSoon
+	if len(out) > 0 {
+		_, _ = c.gc.Write(out)
+		// Keep small buffers, drop large ones so an idle connection does
+		// not pin a burst's worth of memory.
+		if cap(out) > 64<<10 {
+			c.out = nil
+		} else {
+			c.out = out[:0]
+		}
+	}
+	c.mu.Unlock()
+	return closeSoon
+}
+
+// enqueue appends a request that must be answered after those before it.
+// mu must be held.
+func (c *Conn) enqueue(r *Request) {
+	c.queue = append(c.queue, r)
+	c.stats.outstanding.Add(1)
+}
+
+// dequeue pops the head of the queue; mu must be held.
+func (c *Conn) dequeue() {
+	c.queue[0] = nil
+	c.queue = c.queue[1:]
+	if len(c.queue) == 0 {
+		c.queue = c.queue[:0:0]
+	}
+	c.stats.outstanding.Add(-1)
+}
+
+// recordLatency updates per-connection stats after a reply.
+func (c *Conn) recordLatency(op wire.OpCode, xid int32, zxid int64, since time.Time) {
+	lat := time.Since(since).Milliseconds()
+	st := &c.stats
+	st.lastLat.Store(lat)
+	st.lastOp.Store(op)
+	st.lastCxid.Store(xid)
+	st.lastZxid.Store(zxid)
+	st.lastResp.Store(time.Now().UnixMilli())
+	st.totLat.Add(lat)
+	st.countLat.Add(1)
+	if m := st.minLat.Load(); m == 0 || lat < m {
+		st.minLat.Store(lat)
+	}
+	if lat > st.maxLat.Load() {
+		st.maxLat.Store(lat)
+	}
+	c.srv.stats.record(lat)
+}

@@ -1,0 +1,232 @@
+package server
+
+import (
+	"context"
+	"time"
+
+	"zkd/jute"
+	"zkd/server/tree"
+	"zkd/wire"
+)
+
+// Replicator is the seam between prep and apply: it makes prepped txns
+// durable (standalone: the txn log, group-committed) or committed (a Zab
+// quorum) and hands the requests back in the order it got them. Requests
+// without a txn (sync) pass through in place.
+type Replicator interface {
+	Propose(batch []*Request)
+	Committed() <-chan []*Request
+	Close() error
+}
+
+// processor is the one goroutine that preps writes and applies committed
+// txns, so the outstanding changes and the tree's mutations need no locks
+// of their own; event-loop readers take the tree's read lock.
+type processor struct {
+	srv      *Server
+	in       *requestQueue
+	prep     prepState
+	lastZxid int64 // last zxid handed out
+	clock    func() int64
+	buf      []*Request
+}
+
+func newProcessor(s *Server, lastZxid int64) *processor {
+	return &processor{
+		srv:      s,
+		in:       newRequestQueue(),
+		prep:     prepState{byPath: make(map[string]*changeRecord)},
+		lastZxid: lastZxid,
+		clock:    func() int64 { return time.Now().UnixMilli() },
+	}
+}
+
+func (p *processor) nextZxid() int64 { p.lastZxid++; return p.lastZxid }
+func (p *processor) now() int64      { return p.clock() }
+
+// submit queues a request from any goroutine.
+func (p *processor) submit(r *Request) { p.in.push(r) }
+
+func (p *processor) run(ctx context.Context) {
+	s := p.srv
+	expiry := time.NewTimer(s.sessions.NextExpiry())
+	defer expiry.Stop()
+	committed := s.rep.Committed()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.in.signal:
+			batch := p.in.drain(p.buf)
+			for _, r := range batch {
+				p.prepRequest(r)
+			}
+			if len(batch) > 0 {
+				s.rep.Propose(batch)
+			}
+			p.buf = nil
+		case batch := <-committed:
+			p.apply(batch)
+		case <-expiry.C:
+			p.expireSessions()
+			expiry.Reset(s.sessions.NextExpiry())
+		}
+	}
+}
+
+// expireSessions closes sessions whose timeout passed without a touch.
+func (p *processor) expireSessions() {
+	s := p.srv
+	var batch []*Request
+	for _, sess := range s.sessions.Expired() {
+		s.log.Info().Str("session", hexID(sess.ID)).Int32("timeout", sess.Timeout()).
+			Msg("expiring session, timeout exceeded")
+		r := &Request{sessionID: sess.ID, op: wire.OpCloseSession, inFlight: true, received: time.Now()}
+		p.prepRequest(r)
+		batch = append(batch, r)
+	}
+	if len(batch) > 0 {
+		s.rep.Propose(batch)
+	}
+}
+
+// apply applies a committed batch in zxid order and answers each request.
+func (p *processor) apply(batch []*Request) {
+	s := p.srv
+	s.treeMu.Lock()
+	for _, r := range batch {
+		var res tree.Result
+		if r.txn != nil {
+			res = s.tree.ProcessTxn(r.txn)
+			if r.txn.Digest != nil && s.digestEnabled && r.txn.Digest.TreeDigest != s.tree.Digest() {
+				s.log.Error().Str("zxid", hexID(r.txn.Header.Zxid)).Int64("expected", r.txn.Digest.TreeDigest).
+					Int64("actual", s.tree.Digest()).Msg("digest mismatch after applying txn")
+				s.stats.digestMismatches.Add(1)
+			}
+			s.lastZxid.Store(s.tree.LastProcessedZxid)
+			p.applied(r.txn.Header.Zxid)
+			p.sessionEffects(r)
+		}
+		p.complete(r, &res)
+	}
+	s.treeMu.Unlock()
+}
+
+// sessionEffects updates the session tracker for session txns.
+func (p *processor) sessionEffects(r *Request) {
+	s := p.srv
+	switch wire.OpCode(r.txn.Header.Type) {
+	case wire.OpCreateSession:
+		if s.sessions.Get(r.sessionID) == nil {
+			if c, ok := r.txn.Record.(*jute.CreateSessionTxn); ok {
+				s.sessions.Add(r.sessionID, c.TimeOut)
+			}
+		}
+	case wire.OpCloseSession:
+		sess := s.sessions.Get(r.sessionID)
+		s.sessions.Remove(r.sessionID)
+		if sess != nil && r.conn == nil {
+			if c := sess.conn.Load(); c != nil {
+				c.closeAsync()
+			}
+		}
+	}
+}
+
+// complete answers an in-flight request and then any reads queued behind
+// it. The tree lock is held.
+func (p *processor) complete(r *Request, res *tree.Result) {
+	c := r.conn
+	if c == nil {
+		return
+	}
+	s := p.srv
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if len(c.queue) == 0 || c.queue[0] != r {
+		s.log.Error().Str("session", hexID(r.sessionID)).Stringer("op", r.op).Msg("reply out of order; dropped")
+		return
+	}
+	c.dequeue()
+	zxid := s.tree.LastProcessedZxid
+	switch r.op {
+	case wire.OpCreateSession:
+		c.writeConnectResponse(r.connect)
+		c.connecting.Store(false)
+	case wire.OpCloseSession:
+		c.reply(r.xid, zxid, wire.ErrOK, nil)
+		c.closeSoon = true
+	default:
+		p.writeReply(c, r, res, zxid)
+	}
+	c.recordLatency(r.op, r.xid, zxid, r.received)
+	for len(c.queue) > 0 && !c.queue[0].inFlight {
+		q := c.queue[0]
+		c.dequeue()
+		if q.err != wire.ErrOK {
+			c.reply(q.xid, zxid, q.err, nil)
+			continue
+		}
+		s.execRead(c, q.xid, q.op, q.raw, q.auth, q.received)
+	}
+	c.scheduleFlush()
+}
+
+// writeReply encodes the answer to a write (FinalRequestProcessor).
+func (p *processor) writeReply(c *Conn, r *Request, res *tree.Result, zxid int64) {
+	err := r.err
+	if r.op == wire.OpMulti && r.txn != nil && r.txn.Header.Type == int32(wire.OpMulti) {
+		c.reply(r.xid, zxid, wire.ErrOK, multiResponse(res))
+		return
+	}
+	if err == wire.ErrOK {
+		err = res.Err
+	}
+	var rec jute.Record
+	switch r.op {
+	case wire.OpCreate:
+		rec = &jute.CreateResponse{Path: res.Path}
+	case wire.OpCreate2, wire.OpCreateTTL, wire.OpCreateContainer:
+		rec = &jute.Create2Response{Path: res.Path, Stat: res.Stat}
+	case wire.OpSetData, wire.OpCheck:
+		rec = &jute.SetDataResponse{Stat: res.Stat}
+	case wire.OpSetACL:
+		rec = &jute.SetACLResponse{Stat: res.Stat}
+	case wire.OpSync:
+		if sr, ok := r.body.(*jute.SyncRequest); ok {
+			rec = &jute.SyncResponse{Path: sr.Path}
+		}
+	}
+	c.reply(r.xid, zxid, err, rec)
+}
+
+// multiResponse maps applied sub-results to MultiResponse entries.
+func multiResponse(res *tree.Result) *wire.MultiResponse {
+	out := &wire.MultiResponse{Results: make([]wire.MultiResult, 0, len(res.Multi))}
+	for i := range res.Multi {
+		sr := &res.Multi[i]
+		var mr wire.MultiResult
+		switch sr.Type {
+		case wire.OpCheck:
+			mr = wire.MultiResult{Type: wire.OpCheck}
+		case wire.OpCreate:
+			mr = wire.MultiResult{Type: wire.OpCreate, Record: &jute.CreateResponse{Path: sr.Path}}
+		case wire.OpCreate2, wire.OpCreateTTL, wire.OpCreateContainer:
+			mr = wire.MultiResult{Type: wire.OpCreate2, Record: &jute.Create2Response{Path: sr.Path, Stat: sr.Stat}}
+		case wire.OpDelete, wire.OpDeleteContainer:
+			mr = wire.MultiResult{Type: wire.OpDelete}
+		case wire.OpSetData:
+			mr = wire.MultiResult{Type: wire.OpSetData, Record: &jute.SetDataResponse{Stat: sr.Stat}}
+		default:
+			mr = wire.MultiResult{Type: wire.OpError, Err: sr.Err}
+		}
+		if sr.Err != wire.ErrOK && sr.Type != wire.OpError {
+			mr = wire.MultiResult{Type: wire.OpError, Err: sr.Err}
+		}
+		out.Results = append(out.Results, mr)
+	}
+	return out
+}

@@ -1,0 +1,173 @@
+// Package server is a ZooKeeper server: configuration, sessions, watches,
+// ACLs, the request pipeline and the client network front end.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/panjf2000/gnet/v2"
+	"github.com/rs/zerolog"
+
+	"zkd/server/tree"
+)
+
+// Version is what srvr and envi report: the ZooKeeper release whose
+// behaviour zkd follows, then zkd's own version.
+const Version = "3.8.0-zkd.0.1.0"
+
+// BuildDate is the build date srvr prints (MM/dd/yyyy HH:mm GMT).
+var BuildDate = "11/24/2026 00:00 GMT"
+
+// Server is a standalone ZooKeeper server.
+type Server struct {
+	cfg      *Config
+	log      zerolog.Logger
+	tree     *tree.DataTree
+	treeMu   sync.RWMutex
+	sessions *SessionTracker
+	watches  *Watches
+	auth     *Auth
+	proc     *processor
+	rep      Replicator
+	front    *frontend
+	stats    serverStats
+	lastZxid atomic.Int64
+	started  time.Time
+	serving  atomic.Bool
+
+	maxBuffer       int
+	digestEnabled   bool
+	closeSessionTxn bool
+	enforceQuota    bool
+	whitelist       map[string]bool
+
+	fatal    chan error
+	stopOnce sync.Once
+}
+
+// Options are the parts of a Server that callers may provide.
+type Options struct {
+	// Tree is the restored database; nil starts an empty one.
+	Tree *tree.DataTree
+	// Log makes txns durable; nil keeps them in memory only.
+	Log TxnLog
+}
+
+// New builds a server from a config.
+func New(cfg *Config, log zerolog.Logger, opts Options) (*Server, error) {
+	s := &Server{
+		cfg:             cfg,
+		log:             log,
+		maxBuffer:       cfg.MaxBuffer(),
+		digestEnabled:   cfg.PropBool("zookeeper.digest.enabled", true),
+		closeSessionTxn: cfg.PropBool("zookeeper.closeSessionTxn.enabled", true),
+		enforceQuota:    cfg.PropBool("zookeeper.enforceQuota", false),
+		fatal:           make(chan error, 1),
+	}
+	for _, w := range cfg.Warnings {
+		log.Warn().Msg(w)
+	}
+	s.whitelist = parseWhitelist(cfg)
+	super, _ := cfg.Prop("zookeeper.DigestAuthenticationProvider.superDigest")
+	alg, _ := cfg.Prop("zookeeper.DigestAuthenticationProvider.digestAlg")
+	s.auth = &Auth{SuperDigest: super, DigestAlg: alg, SkipACL: cfg.PropBool("zookeeper.skipACL", false)}
+	if s.auth.SkipACL {
+		log.Warn().Msg("skipACL is set: ACLs are not checked")
+	}
+	s.tree = opts.Tree
+	if s.tree == nil {
+		s.tree = tree.New()
+	}
+	s.tree.ExtendedTypes = cfg.PropBool("zookeeper.extendedTypesEnabled", false)
+	s.tree.Emulate353TTL = cfg.PropBool("zookeeper.emulate353TTLNodes", false)
+	s.watches = newWatches(s.auth.CanRead)
+	s.tree.Watches = s.watches
+	s.lastZxid.Store(s.tree.LastProcessedZxid)
+	s.sessions = NewSessionTracker(1, cfg.TickTime)
+	for id, to := range s.tree.Sessions {
+		s.sessions.Add(id, to)
+	}
+	txnLog := opts.Log
+	if txnLog == nil {
+		txnLog = MemoryLog{}
+	}
+	s.rep = newStandalone(txnLog, log, s.fail)
+	s.proc = newProcessor(s, s.tree.LastProcessedZxid)
+	s.stats.reset()
+	return s, nil
+}
+
+// fail stops the server after an unrecoverable error.
+func (s *Server) fail(err error) {
+	select {
+	case s.fatal <- err:
+	default:
+	}
+}
+
+func (s *Server) lastProcessedZxid() int64 { return s.lastZxid.Load() }
+
+func (s *Server) readOnly() bool { return false }
+
+// Run serves until ctx is cancelled or a fatal error happens.
+func (s *Server) Run(ctx context.Context) error {
+	if err := os.MkdirAll(filepath.Clean(s.cfg.DataDir), 0o755); err != nil {
+		return fmt.Errorf("dataDir: %w", err)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.started = time.Now()
+	procDone := make(chan struct{})
+	go func() {
+		s.proc.run(ctx)
+		close(procDone)
+	}()
+	s.front = &frontend{srv: s, perIP: make(map[string]int), started: make(chan struct{})}
+	addr := s.cfg.ClientAddr()
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- gnet.Run(s.front, "tcp://"+addr,
+			gnet.WithMulticore(true),
+			gnet.WithTCPNoDelay(gnet.TCPNoDelay),
+			gnet.WithReuseAddr(true),
+			gnet.WithLogger(gnetLogger{s.log}),
+		)
+	}()
+	select {
+	case <-s.front.started:
+		s.serving.Store(true)
+		s.log.Info().Str("addr", addr).Str("zxid", hexID(s.tree.LastProcessedZxid)).
+			Int("nodes", s.tree.NodeCount()).Int("sessions", len(s.tree.Sessions)).Msg("serving clients")
+	case err := <-runErr:
+		cancel()
+		<-procDone
+		return fmt.Errorf("client port %s: %w", addr, err)
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-s.fatal:
+	case err = <-runErr:
+	}
+	s.serving.Store(false)
+	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = s.front.stop(stopCtx)
+	stopCancel()
+	cancel()
+	<-procDone
+	_ = s.rep.Close()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// Addr is the client port address from the config.
+func (s *Server) Addr() string { return s.cfg.ClientAddr() }

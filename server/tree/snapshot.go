@@ -1,0 +1,240 @@
+package tree
+
+import (
+	"fmt"
+	"io"
+	"sync"
+
+	"zkd/jute"
+)
+
+// Snapshot is a fuzzy serialization of a DataTree in progress: sessions,
+// the ACL cache and the nodes, in ZooKeeper's snapshot stream layout
+// (spec §6.2 items 2-5). Writes to the tree may go on while it is
+// written; the txns after StartZxid replayed over the result give the
+// tree back, as with ZooKeeper's fuzzy snapshots.
+type Snapshot struct {
+	t         *DataTree
+	StartZxid int64
+	Digest    int64
+	sessions  map[int64]int32
+	acls      map[int64][]jute.ACL
+}
+
+// BeginSnapshot pins what the stream needs from this moment: the session
+// table and the ACL table. Call it under the tree's lock and call End
+// (also under the lock) when the stream is written.
+func (t *DataTree) BeginSnapshot() *Snapshot {
+	s := &Snapshot{
+		t:         t,
+		StartZxid: t.LastProcessedZxid,
+		Digest:    t.Digest(),
+		sessions:  make(map[int64]int32, len(t.Sessions)),
+		acls:      make(map[int64][]jute.ACL, len(t.ACLs.byID)),
+	}
+	for k, v := range t.Sessions {
+		s.sessions[k] = v
+	}
+	for k, v := range t.ACLs.byID {
+		s.acls[k] = v
+	}
+	t.snapshots++
+	if t.snapOldACL == nil {
+		t.snapOldACL = make(map[string]int64)
+	}
+	return s
+}
+
+// End releases what BeginSnapshot pinned.
+func (s *Snapshot) End() {
+	t := s.t
+	t.snapshots--
+	if t.snapshots == 0 {
+		t.snapOldACL = nil
+	}
+}
+
+// nodesPerLock bounds how many nodes are serialized under one hold of the
+// lock, so writers wait microseconds, not the length of a snapshot.
+const nodesPerLock = 512
+
+// WriteTo writes the stream to w. lock guards the tree (a read lock is
+// enough); it is taken for short stretches of the walk.
+func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
+	var e Encoder
+	var total int64
+	flush := func(force bool) error {
+		if !force && e.Len() < 256<<10 {
+			return nil
+		}
+		n, err := w.Write(e.Bytes())
+		total += int64(n)
+		e.Reset()
+		return err
+	}
+	EncodeSessions(&e.Encoder, s.sessions)
+	e.Int(int32(len(s.acls)))
+	for id, l := range s.acls {
+		e.Long(id)
+		jute.EncodeACLs(&e.Encoder, l)
+	}
+	// Depth-first, parents first, with an explicit stack of paths so the
+	// lock can be dropped between stretches.
+	stack := []string{"/"}
+	var children []string
+	for len(stack) > 0 {
+		lock.Lock()
+		for i := 0; i < nodesPerLock && len(stack) > 0; i++ {
+			path := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			n := s.t.nodes[path]
+			if n == nil {
+				continue // deleted since; the log replay agrees
+			}
+			acl := n.ACL
+			if _, ok := s.acls[acl]; !ok && acl != OpenACLUnsafeID {
+				if n.Stat.Czxid > s.StartZxid {
+					continue // created since: replay creates it and its subtree
+				}
+				old, ok := s.t.snapOldACL[path]
+				if !ok {
+					continue
+				}
+				acl = old // setACL since: replay sets it again
+			}
+			name := path
+			if path == "/" {
+				name = ""
+			}
+			e.String(name)
+			e.Buffer(n.Data)
+			e.Long(acl)
+			n.Stat.Encode(&e.Encoder)
+			children = children[:0]
+			for c := range n.children {
+				children = append(children, c)
+			}
+			for _, c := range children {
+				stack = append(stack, Join(path, c))
+			}
+		}
+		lock.Unlock()
+		if err := flush(false); err != nil {
+			return total, err
+		}
+	}
+	e.String("/")
+	err := flush(true)
+	return total, err
+}
+
+// Encoder wraps jute.Encoder for the snapshot writer.
+type Encoder struct{ jute.Encoder }
+
+// EncodeSessions writes the session table: count, then {id, timeout}.
+func EncodeSessions(e *jute.Encoder, sessions map[int64]int32) {
+	e.Int(int32(len(sessions)))
+	for id, to := range sessions {
+		e.Long(id)
+		e.Int(to)
+	}
+}
+
+// ReadSnapshot reads a stream written by Snapshot.WriteTo (or by
+// ZooKeeper) into a new tree. Call Finish on the result.
+func ReadSnapshot(s *jute.Stream) (*DataTree, error) {
+	t := newEmpty()
+	var count int32
+	if err := s.Decode(func(d *jute.Decoder) { count = d.Int() }); err != nil {
+		return nil, fmt.Errorf("session count: %w", err)
+	}
+	if count < 0 {
+		return nil, fmt.Errorf("negative session count %d", count)
+	}
+	for i := int32(0); i < count; i++ {
+		var id int64
+		var to int32
+		if err := s.Decode(func(d *jute.Decoder) { id = d.Long(); to = d.Int() }); err != nil {
+			return nil, fmt.Errorf("session %d: %w", i, err)
+		}
+		t.Sessions[id] = to
+	}
+	if err := s.Decode(func(d *jute.Decoder) { count = d.Int() }); err != nil {
+		return nil, fmt.Errorf("ACL count: %w", err)
+	}
+	if count < 0 {
+		return nil, fmt.Errorf("negative ACL count %d", count)
+	}
+	for i := int32(0); i < count; i++ {
+		var id int64
+		var acls []jute.ACL
+		if err := s.Decode(func(d *jute.Decoder) {
+			id = d.Long()
+			acls = jute.DecodeACLs(d)
+		}); err != nil {
+			return nil, fmt.Errorf("ACL entry %d: %w", i, err)
+		}
+		if acls == nil {
+			return nil, fmt.Errorf("ACL entry %d (id %d) is null", i, id)
+		}
+		t.ACLs.add(id, acls)
+	}
+	for {
+		var path string
+		var n *Node
+		var end bool
+		err := s.Decode(func(d *jute.Decoder) {
+			path = d.String()
+			if path == "/" {
+				end = true
+				return
+			}
+			n = &Node{}
+			n.Data = d.Buffer()
+			n.ACL = d.Long()
+			n.Stat.Decode(d)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("node after %d nodes: %w", len(t.nodes), err)
+		}
+		if end {
+			break
+		}
+		if path == "" {
+			path = "/"
+		} else {
+			parentPath, name := Split(path)
+			parent := t.nodes[parentPath]
+			if parent == nil {
+				return nil, fmt.Errorf("invalid data tree: no parent %q of %q", parentPath, path)
+			}
+			parent.addChild(name)
+		}
+		if !t.ACLs.Has(n.ACL) {
+			t.DanglingACLs++
+		}
+		t.ACLs.addRef(n.ACL)
+		t.nodes[path] = n
+	}
+	if t.nodes["/"] == nil {
+		return nil, fmt.Errorf("invalid data tree: no root")
+	}
+	t.ACLs.purgeUnused()
+	return t, nil
+}
+
+// Finish completes a tree read by ReadSnapshot once the caller has set
+// ExtendedTypes and Emulate353TTL: it re-indexes owners, rebuilds quota
+// state and computes the digest.
+func (t *DataTree) Finish() {
+	t.ephemerals = make(map[int64]map[string]struct{})
+	t.containers = make(map[string]struct{})
+	t.ttls = make(map[string]struct{})
+	t.digest = 0
+	for p, n := range t.nodes {
+		t.indexOwner(p, n.Stat.EphemeralOwner)
+		n.digest = NodeDigest(p, n.Data, &n.Stat)
+		t.digest += uint64(n.digest)
+	}
+	t.setupQuota()
+}
