@@ -51,7 +51,7 @@ type Conn struct {
 	// connecting is set while the session's createSession is in flight:
 	// the event loop reads no further frames until it is answered.
 	connecting atomic.Bool
-	stats     connStats
+	stats      connStats
 }
 
 type connStats struct {

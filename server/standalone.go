@@ -21,8 +21,8 @@ type TxnLog interface {
 type MemoryLog struct{}
 
 func (MemoryLog) Append(*wire.Txn) error { return nil }
-func (MemoryLog) Commit() error           { return nil }
-func (MemoryLog) Close() error            { return nil }
+func (MemoryLog) Commit() error          { return nil }
+func (MemoryLog) Close() error           { return nil }
 
 // standalone is the Replicator of a single server: one goroutine appends
 // each batch to the txn log and commits it with one fsync (group commit);

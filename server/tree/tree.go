@@ -130,8 +130,8 @@ type DataTree struct {
 	// DanglingACLs counts nodes read from a snapshot whose ACL id is not in
 	// its table; they read as having no ACL entries.
 	DanglingACLs int
-	snapshots  int
-	snapOldACL map[string]int64
+	snapshots    int
+	snapOldACL   map[string]int64
 }
 
 // New returns a tree holding the root, /zookeeper, /zookeeper/quota and
