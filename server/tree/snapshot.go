@@ -61,7 +61,7 @@ const nodesPerLock = 512
 // WriteTo writes the stream to w. lock guards the tree (a read lock is
 // enough); it is taken for short stretches of the walk.
 func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
-	var e Encoder
+	var e jute.Encoder
 	var total int64
 	flush := func(force bool) error {
 		if !force && e.Len() < 256<<10 {
@@ -72,11 +72,11 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 		e.Reset()
 		return err
 	}
-	EncodeSessions(&e.Encoder, s.sessions)
+	EncodeSessions(&e, s.sessions)
 	e.Int(int32(len(s.acls)))
 	for id, l := range s.acls {
 		e.Long(id)
-		jute.EncodeACLs(&e.Encoder, l)
+		jute.EncodeACLs(&e, l)
 	}
 	// Depth-first, parents first, with an explicit stack of paths so the
 	// lock can be dropped between stretches.
@@ -109,7 +109,7 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 			e.String(name)
 			e.Buffer(n.Data)
 			e.Long(acl)
-			n.Stat.Encode(&e.Encoder)
+			n.Stat.Encode(&e)
 			children = children[:0]
 			for c := range n.children {
 				children = append(children, c)
@@ -127,9 +127,6 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 	err := flush(true)
 	return total, err
 }
-
-// Encoder wraps jute.Encoder for the snapshot writer.
-type Encoder struct{ jute.Encoder }
 
 // EncodeSessions writes the session table: count, then {id, timeout}.
 func EncodeSessions(e *jute.Encoder, sessions map[int64]int32) {
