@@ -23,21 +23,22 @@ type Replicator interface {
 // txns, so the outstanding changes and the tree's mutations need no locks
 // of their own; event-loop readers take the tree's read lock.
 type processor struct {
-	srv      *Server
-	in       *requestQueue
-	prep     prepState
-	lastZxid int64 // last zxid handed out
-	clock    func() int64
-	buf      []*Request
+	srv        *Server
+	in         *requestQueue
+	prep       prepState
+	lastZxid   int64 // last zxid handed out
+	clock      func() int64
+	containers containerManager
 }
 
 func newProcessor(s *Server, lastZxid int64) *processor {
 	return &processor{
-		srv:      s,
-		in:       newRequestQueue(),
-		prep:     prepState{byPath: make(map[string]*changeRecord)},
-		lastZxid: lastZxid,
-		clock:    func() int64 { return time.Now().UnixMilli() },
+		srv:        s,
+		in:         newRequestQueue(),
+		prep:       prepState{byPath: make(map[string]*changeRecord)},
+		lastZxid:   lastZxid,
+		clock:      func() int64 { return time.Now().UnixMilli() },
+		containers: newContainerManager(s.cfg),
 	}
 }
 
@@ -51,20 +52,23 @@ func (p *processor) run(ctx context.Context) {
 	s := p.srv
 	expiry := time.NewTimer(s.sessions.NextExpiry())
 	defer expiry.Stop()
+	containers := time.NewTicker(p.containers.checkInterval)
+	defer containers.Stop()
 	committed := s.rep.Committed()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.in.signal:
-			batch := p.in.drain(p.buf)
+			batch := p.in.drain(nil)
 			for _, r := range batch {
 				p.prepRequest(r)
 			}
 			if len(batch) > 0 {
 				s.rep.Propose(batch)
 			}
-			p.buf = nil
+		case <-containers.C:
+			p.checkContainers()
 		case batch := <-committed:
 			p.apply(batch)
 		case <-expiry.C:
