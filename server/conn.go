@@ -43,6 +43,7 @@ type Conn struct {
 	wake      bool       // a Wake is pending
 	closed    bool
 	closeSoon bool // close once out is written
+	paused    bool // input left unparsed until the queue drains
 	session   *Session
 	auth      []jute.Id // copy on write
 
@@ -165,6 +166,14 @@ func (c *Conn) closeAsync() {
 	c.mu.Unlock()
 }
 
+// Flow control: a connection with maxQueued requests waiting is not read
+// further until half of them are answered, and one whose client leaves
+// more than maxOutbound bytes of replies unread is closed.
+const (
+	maxQueued   = 1000
+	maxOutbound = 64 << 20
+)
+
 // flush writes pending output; it runs on the event loop and reports
 // whether the connection should now close.
 func (c *Conn) flush() bool {
@@ -183,7 +192,23 @@ func (c *Conn) flush() bool {
 		}
 	}
 	c.mu.Unlock()
+	if n := c.gc.OutboundBuffered(); n > maxOutbound {
+		c.srv.log.Warn().Str("session", hexID(c.SessionID())).Str("client", c.remote).Int("bytes", n).
+			Msg("closing connection: client does not read its replies")
+		return true
+	}
 	return closeSoon
+}
+
+// full reports whether the connection has too many requests waiting; the
+// event loop then stops parsing its input until complete() resumes it.
+func (c *Conn) full() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.queue) >= maxQueued {
+		c.paused = true
+	}
+	return c.paused
 }
 
 // enqueue appends a request that must be answered after those before it.

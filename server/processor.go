@@ -176,6 +176,9 @@ func (p *processor) complete(r *Request, res *tree.Result) {
 		}
 		s.execRead(c, q.xid, q.op, q.raw, q.auth, q.received)
 	}
+	if c.paused && len(c.queue) < maxQueued/2 {
+		c.paused = false // the wake below makes the event loop parse again
+	}
 	c.scheduleFlush()
 }
 

@@ -1,0 +1,55 @@
+package integration
+
+import (
+	"fmt"
+	"testing"
+
+	"zkd/jute"
+	"zkd/wire"
+)
+
+// TestPipelinedRequestsInOrder sends thousands of writes and reads without
+// waiting (past the per-connection flow-control limit) and checks every
+// reply comes back, in request order, each read seeing the writes before
+// it.
+func TestPipelinedRequestsInOrder(t *testing.T) {
+	p := startZkd(t, nil)
+	r := dialRaw(t, p.Addr)
+	r.connect(10000)
+	const n = 3000
+	var e jute.Encoder
+	frame := func(xid int32, op wire.OpCode, rec jute.Record) {
+		start := e.Len()
+		e.Int(0)
+		h := jute.RequestHeader{Xid: xid, Type: int32(op)}
+		h.Encode(&e)
+		rec.Encode(&e)
+		e.PutInt(start, int32(e.Len()-start-4))
+	}
+	frame(1, wire.OpCreate, &jute.CreateRequest{Path: "/p", ACL: openACL(), Flags: 0})
+	for i := 0; i < n; i++ {
+		frame(int32(2+2*i), wire.OpSetData, &jute.SetDataRequest{Path: "/p", Data: []byte(fmt.Sprint(i)), Version: -1})
+		frame(int32(3+2*i), wire.OpGetData, &jute.GetDataRequest{Path: "/p"})
+	}
+	go func() { _, _ = r.c.Write(e.Bytes()) }()
+	for xid := int32(1); xid <= 1+2*n; xid++ {
+		b := r.readFrame()
+		var h jute.ReplyHeader
+		d := jute.NewDecoder(b)
+		h.Decode(d)
+		if h.Xid != xid || h.Err != 0 {
+			t.Fatalf("reply %+v, want xid %d", h, xid)
+		}
+		if xid > 1 && xid%2 == 1 {
+			var gd jute.GetDataResponse
+			gd.Decode(d)
+			if want := fmt.Sprint((xid - 3) / 2); string(gd.Data) != want {
+				t.Fatalf("read %d saw %q, want %q", xid, gd.Data, want)
+			}
+		}
+	}
+}
+
+func openACL() []jute.ACL {
+	return []jute.ACL{{Perms: wire.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}
+}
