@@ -156,7 +156,7 @@ func TestStreamMaxBound(t *testing.T) {
 // but the first 64 KiB window is allocated whatever Max says, and a unit
 // that fits in it is never checked against Max.
 func TestStreamMaxBelowWindow(t *testing.T) {
-	skipBug(t, "jute/stream.go NewStream/fill: Max is only enforced when the window must grow past 64 KiB; " +
+	skipBug(t, "jute/stream.go NewStream/fill: Max is only enforced when the window must grow past 64 KiB; "+
 		"with Max < 64 KiB a unit of up to 64 KiB is accepted")
 	in := ref(make([]byte, 2000))
 	s := jute.NewStream(bytes.NewReader(in), 1000)
