@@ -2,8 +2,8 @@ package persistence
 
 import (
 	"bytes"
-	"hash/adler32"
 	"fmt"
+	"hash/adler32"
 	"math/rand"
 	"os"
 	"path/filepath"
