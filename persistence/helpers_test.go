@@ -245,6 +245,7 @@ func testOptions(t testing.TB) Options {
 	dir := t.TempDir()
 	o := DefaultOptions(dir, dir)
 	o.ForceSync = false
+	o.ExtendedTypes = true // the generator makes TTL nodes
 	o.Log = testLogger
 	return o
 }

@@ -349,6 +349,7 @@ func TestTornTailAtEveryByte(t *testing.T) {
 			o := DefaultOptions(base, base)
 			o.ForceSync = false
 			o.PreAllocSize = 64 << 10
+			o.ExtendedTypes = true
 			o.Log = testLogger
 			st, err := Open(o)
 			if err != nil {
