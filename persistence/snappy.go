@@ -158,8 +158,10 @@ func (s *snappyReader) nextBlock() error {
 	if err != nil {
 		return fmt.Errorf("snappy: %w", err)
 	}
-	if dl > snappyMaxBlock {
-		return fmt.Errorf("snappy: block decodes to %d bytes", dl)
+	// Snappy expands at most ~21x (a 3-byte copy of 64 bytes): refuse a
+	// claim no block can make before allocating for it.
+	if dl > snappyMaxBlock || dl > 22*s.comp.Len()+64 {
+		return fmt.Errorf("snappy: block of %d bytes claims to decode to %d", s.comp.Len(), dl)
 	}
 	if cap(s.out) < dl {
 		s.out = make([]byte, dl)

@@ -339,7 +339,7 @@ func (s *Store) Restore() (*tree.DataTree, error) {
 	check := &digestCheck{enabled: s.o.DigestEnabled, target: target, log: s.log}
 	check.afterTxn(t, t.LastProcessedZxid)
 
-	it, err := ReadTxns(s.logDir, t.LastProcessedZxid+1, IterOptions{MaxRecord: s.o.MaxRecord, Repair: true, Log: s.log})
+	it, err := ReadTxns(s.logDir, t.LastProcessedZxid+1, IterOptions{MaxRecord: s.o.MaxRecord, Repair: true, NoSync: !s.o.ForceSync, Log: s.log})
 	if err != nil {
 		return nil, err
 	}

@@ -58,7 +58,8 @@ var faultText = [...]string{
 // LogFileReader reads the records of one txn log file in order.
 type LogFileReader struct {
 	path   string
-	f      *os.File
+	src    io.ReaderAt
+	f      *os.File // nil for in-memory sources
 	r      *bufio.Reader
 	off    int64 // offset of the next record
 	size   int64
@@ -88,18 +89,29 @@ func OpenLogFile(path string, maxRecord int) (*LogFileReader, error) {
 		f.Close()
 		return nil, err
 	}
+	lr, err := NewLogReader(path, f, fi.Size(), maxRecord)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	lr.f = f
+	return lr, nil
+}
+
+// NewLogReader reads a txn log held by src (size bytes); name is used in
+// errors.
+func NewLogReader(name string, src io.ReaderAt, size int64, maxRecord int) (*LogFileReader, error) {
 	if maxRecord <= 0 {
 		maxRecord = DefaultMaxRecord
 	}
-	lr := &LogFileReader{path: path, f: f, r: bufio.NewReaderSize(f, 64<<10), size: fi.Size(), max: maxRecord, recEnd: -1}
+	lr := &LogFileReader{path: name, src: src, r: bufio.NewReaderSize(io.NewSectionReader(src, 0, size), 64<<10), size: size, max: maxRecord, recEnd: -1}
 	var hb [16]byte
 	if _, err := io.ReadFull(lr.r, hb[:]); err != nil {
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			lr.fault = faultHeader
 			return lr, nil
 		}
-		f.Close()
-		return nil, fmt.Errorf("txn log %s: %w", path, err)
+		return nil, fmt.Errorf("txn log %s: %w", name, err)
 	}
 	lr.off = 16
 	lr.Header.Decode(jute.NewDecoder(hb[:]))
@@ -124,7 +136,12 @@ func (lr *LogFileReader) Offset() int64 { return lr.off }
 func (lr *LogFileReader) RecordOffset() int64 { return lr.recOff }
 
 // Close closes the file.
-func (lr *LogFileReader) Close() error { return lr.f.Close() }
+func (lr *LogFileReader) Close() error {
+	if lr.f == nil {
+		return nil
+	}
+	return lr.f.Close()
+}
 
 // Next reads the next record's entry bytes, valid until the following
 // call. It returns io.EOF at the end of the records: the end of the file
@@ -211,18 +228,18 @@ func (lr *LogFileReader) tornTail() (bool, error) {
 	case faultEOF, faultHeader:
 		return true, nil
 	case faultEnd, faultCRC:
-		return zerosFrom(lr.f, lr.recEnd, lr.size)
+		return zerosFrom(lr.src, lr.recEnd, lr.size)
 	case faultLength:
-		return zerosFrom(lr.f, lr.recOff+12, lr.size)
+		return zerosFrom(lr.src, lr.recOff+12, lr.size)
 	}
 	return false, nil
 }
 
 // zerosFrom reports whether f holds only zero bytes in [from, size).
-func zerosFrom(f *os.File, from, size int64) (bool, error) {
-	buf := make([]byte, 256<<10)
+func zerosFrom(f io.ReaderAt, from, size int64) (bool, error) {
+	buf := make([]byte, min(256<<10, max(size-from, 1)))
 	for off := from; off < size; {
-		n, err := f.ReadAt(buf, off)
+		n, err := f.ReadAt(buf[:min(int64(len(buf)), size-off)], off)
 		if !allZero(buf[:n]) {
 			return false, nil
 		}
@@ -258,6 +275,7 @@ type TxnIterator struct {
 	from     int64
 	max      int
 	repair   bool
+	noSync   bool
 	log      zerolog.Logger
 	txn      wire.Txn
 	entry    []byte
@@ -279,6 +297,8 @@ type IterOptions struct {
 	// does. Without it the torn tail just ends the iteration (a writer may
 	// still be appending).
 	Repair bool
+	// NoSync skips the fdatasync after a repair (zookeeper.forceSync=no).
+	NoSync bool
 	Log    zerolog.Logger
 }
 
@@ -291,7 +311,7 @@ func ReadTxns(dir string, from int64, o IterOptions) (*TxnIterator, error) {
 	}
 	it := &TxnIterator{
 		files: logFilesFrom(all, from), from: from, max: o.MaxRecord,
-		repair: o.Repair, log: o.Log,
+		repair: o.Repair, noSync: o.NoSync, log: o.Log,
 	}
 	if from > 0 {
 		it.prev = from - 1
@@ -411,7 +431,7 @@ func (it *TxnIterator) cutTail(lr *LogFileReader) error {
 	} else {
 		it.log.Warn().Str("file", path).Int64("offset", off).Str("reason", faultText[lr.fault]).
 			Msg("truncating a torn record at the end of the txn log")
-		if err := truncateFile(path, off); err != nil {
+		if err := truncateFile(path, off, !it.noSync); err != nil {
 			return fmt.Errorf("truncate %s: %w", path, err)
 		}
 	}
@@ -514,7 +534,7 @@ func TruncateLog(dir string, z int64, log zerolog.Logger) error {
 		if !found {
 			continue
 		}
-		if err := truncateFile(f.Path, pos); err != nil {
+		if err := truncateFile(f.Path, pos, true); err != nil {
 			return err
 		}
 		log.Info().Str("file", f.Path).Int64("offset", pos).Str("zxid", "0x"+hexZxid(z)).Msg("truncated txn log")
@@ -528,13 +548,13 @@ func TruncateLog(dir string, z int64, log zerolog.Logger) error {
 	return fmt.Errorf("no txn with zxid >= 0x%s in the logs of %s", hexZxid(z), dir)
 }
 
-func truncateFile(path string, size int64) error {
+func truncateFile(path string, size int64, sync bool) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
 	err = f.Truncate(size)
-	if err == nil {
+	if err == nil && sync {
 		err = fdatasync(f)
 	}
 	if cerr := f.Close(); err == nil {

@@ -132,9 +132,11 @@ func Verify(dataDir, dataLogDir string, o Options) *VerifyReport {
 	return r
 }
 
-func snapshotIn(snaps []dataFile, from, to int64) bool {
+// snapshotIn reports whether a snapshot bridges a gap between two logs:
+// one at or after the end of the first whose next txn starts the second.
+func snapshotIn(snaps []dataFile, prevLast, next int64) bool {
 	for _, s := range snaps {
-		if s.Zxid >= from && s.Zxid < to {
+		if s.Zxid >= prevLast && zxidFollows(s.Zxid, next) {
 			return true
 		}
 	}
