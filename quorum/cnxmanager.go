@@ -181,10 +181,13 @@ func (m *CnxManager) connect(sid int64) {
 	m.mu.Unlock()
 	go func() {
 		defer m.wg.Done()
+		kept := false
 		defer func() {
-			m.mu.Lock()
-			delete(m.dialing, sid)
-			m.mu.Unlock()
+			if !kept {
+				m.mu.Lock()
+				delete(m.dialing, sid)
+				m.mu.Unlock()
+			}
 		}()
 		c, err := net.DialTimeout("tcp", addr, m.timeout)
 		if err != nil {
@@ -201,7 +204,8 @@ func (m *CnxManager) connect(sid int64) {
 			c.Close()
 			return
 		}
-		m.start(sid, c, bufio.NewReader(c))
+		kept = true
+		m.start(sid, c, bufio.NewReader(c), true)
 	}()
 }
 
@@ -274,7 +278,7 @@ func (m *CnxManager) handleIncoming(c net.Conn) {
 		m.log.Warn().Msg("election connection from a server with our own id: configuration error")
 		c.Close()
 	default:
-		m.start(sid, c, r)
+		m.start(sid, c, r, false)
 	}
 }
 
@@ -321,10 +325,14 @@ func readInitial(r io.Reader) (sid int64, addr string, err error) {
 }
 
 // start runs the send and receive workers of a kept connection,
-// replacing any previous one to the same peer.
-func (m *CnxManager) start(sid int64, c net.Conn, r *bufio.Reader) {
+// replacing any previous one to the same peer. A dial's end is recorded
+// under the same lock, so a concurrent close-and-redial never misses it.
+func (m *CnxManager) start(sid int64, c net.Conn, r *bufio.Reader, dialed bool) {
 	p := &peerConn{sid: sid, c: c, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	m.mu.Lock()
+	if dialed {
+		delete(m.dialing, sid)
+	}
 	if m.closed {
 		m.mu.Unlock()
 		c.Close()
@@ -344,10 +352,15 @@ func (m *CnxManager) start(sid int64, c net.Conn, r *bufio.Reader) {
 func (m *CnxManager) drop(p *peerConn) {
 	p.close()
 	m.mu.Lock()
-	if m.peers[p.sid] == p {
+	current := m.peers[p.sid] == p
+	if current {
 		delete(m.peers, p.sid)
 	}
+	pending := m.queued[p.sid] != nil && !m.closed
 	m.mu.Unlock()
+	if current && pending {
+		m.connect(p.sid) // what is queued still has to go
+	}
 }
 
 func (m *CnxManager) sendLoop(p *peerConn) {

@@ -37,14 +37,23 @@ func TestCnxManagerMesh(t *testing.T) {
 		defer m.Close()
 		ms[i] = m
 	}
-	for from := int64(1); from <= 3; from++ {
-		for to := int64(1); to <= 3; to++ {
-			ms[from].Send(to, []byte(fmt.Sprintf("%d->%d", from, to)))
+	sendAll := func() {
+		for from := int64(1); from <= 3; from++ {
+			for to := int64(1); to <= 3; to++ {
+				ms[from].Send(to, []byte(fmt.Sprintf("%d->%d", from, to)))
+			}
 		}
 	}
+	// Like FastLeaderElection, resend while waiting: connection races may
+	// drop a message, as they may in ZooKeeper.
 	got := map[int64]map[string]bool{1: {}, 2: {}, 3: {}}
 	deadline := time.Now().Add(5 * time.Second)
+	resend := time.Now()
 	for time.Now().Before(deadline) {
+		if time.Now().After(resend) {
+			sendAll()
+			resend = time.Now().Add(200 * time.Millisecond)
+		}
 		done := true
 		for id, m := range ms {
 			for _, msg := range m.Receive() {
