@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"zkd/jute"
 	"zkd/wire"
@@ -46,7 +49,37 @@ func newRun(srv *server, scenario string) *run {
 func (r *run) p(rel string) string { return r.prefix + rel }
 
 func (r *run) logf(format string, args ...any) {
-	r.lines = append(r.lines, fmt.Sprintf(format, args...))
+	r.lines = append(r.lines, printable(fmt.Sprintf(format, args...)))
+}
+
+// printable escapes control characters and invalid UTF-8, so transcripts
+// of odd paths stay text.
+func printable(s string) string {
+	ok := true
+	for _, c := range s {
+		if c == utf8.RuneError || !unicode.IsPrint(c) {
+			ok = false
+			break
+		}
+	}
+	if ok {
+		return s
+	}
+	var b strings.Builder
+	for i, w := 0, 0; i < len(s); i += w {
+		c, n := utf8.DecodeRuneInString(s[i:])
+		w = n
+		if (c == utf8.RuneError && n == 1) || !unicode.IsPrint(c) {
+			q := strconv.QuoteRune(c)
+			if c == utf8.RuneError {
+				q = fmt.Sprintf("'\\x%02x'", s[i])
+			}
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 // note adds a comment line to the transcript.
@@ -327,23 +360,6 @@ func (r *run) expectClosedOn(who string, c *rawConn, timeout time.Duration) {
 		}
 		r.logf("%s< <frame before close: xid=%d zxid=%s err=%s %dB>", who, h.Xid, r.n.zxid(h.Zxid), errName(h.Err), len(d.Rest()))
 	}
-}
-
-// expectQuiet records anything that arrives within a short wait, e.g. to
-// show that a connection stays open after an error.
-func (s *sess) expectQuiet() {
-	if s.c == nil {
-		return
-	}
-	b, err := s.c.readFrame(quietTimeout)
-	if err != nil {
-		if e := connErrString(err); e != "<timeout>" {
-			s.logf("< %s", e)
-			s.dropConn()
-		}
-		return
-	}
-	s.logf("< <unexpected frame %dB>", len(b))
 }
 
 // drain pings and records the notifications queued before the ping's
