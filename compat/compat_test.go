@@ -1,7 +1,6 @@
 package compat
 
 import (
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -72,8 +71,10 @@ var specs = []serverSpec{
 	},
 }
 
-// env is what TestMain set up.
+// env holds the servers, started on first use by needPair and stopped
+// by TestMain.
 var env struct {
+	once  sync.Once
 	skip  string // why the servers cannot run here
 	err   error  // why they failed to start
 	tmp   string
@@ -85,36 +86,42 @@ func TestMain(m *testing.M) {
 }
 
 func testMain(m *testing.M) int {
+	code := m.Run()
+	stopPairs(env.pairs)
+	if env.tmp != "" {
+		if code == 0 {
+			os.RemoveAll(env.tmp)
+		} else {
+			fmt.Fprintf(os.Stderr, "compat: server data and logs kept in %s\n", env.tmp)
+		}
+	}
+	return code
+}
+
+// startServers starts every server pair, once per test binary.
+func startServers() {
 	if reason := prerequisites(); reason != "" {
 		env.skip = reason
-		return m.Run()
+		return
 	}
 	tmp, err := os.MkdirTemp("", "zkd-compat-")
 	if err != nil {
 		env.err = err
-		return m.Run()
+		return
 	}
 	env.tmp = tmp
-	flag.Parse()
 	start := time.Now()
 	env.pairs, env.err = startPairs(tmp, specs)
 	if testing.Verbose() {
 		fmt.Fprintf(os.Stderr, "compat: servers started in %v\n", time.Since(start).Round(time.Millisecond))
 	}
-	code := m.Run()
-	stopPairs(env.pairs)
-	if code == 0 {
-		os.RemoveAll(tmp)
-	} else {
-		fmt.Fprintf(os.Stderr, "compat: server data and logs kept in %s\n", tmp)
-	}
-	return code
 }
 
 // needPair returns a running server pair, or skips (fails under CI=true)
 // when ZooKeeper cannot run on this machine.
 func needPair(t *testing.T, name string) *pair {
 	t.Helper()
+	env.once.Do(startServers)
 	if env.skip != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("CI=true but the differential tests cannot run: %s", env.skip)
@@ -191,7 +198,7 @@ func TestCompat(t *testing.T) {
 			zk, zkd := runBoth(p, sc)
 			differs, side := diffTranscripts(zk, zkd, "ZooKeeper 3.8.0", "zkd")
 			if dump != "" {
-				writeDump(t, dump, sc.name, side, differs)
+				writeDump(t, dump, sc.name, side, zk, zkd, differs)
 			}
 			reason, known := knownDiffs[sc.name]
 			switch {
@@ -213,7 +220,10 @@ func TestCompat(t *testing.T) {
 	}
 }
 
-func writeDump(t *testing.T, dir, name, side string, differs bool) {
+// writeDump writes the side-by-side view (<name>.same.txt or
+// <name>.diff.txt) and both raw transcripts (<name>.zookeeper.txt,
+// <name>.zkd.txt) to dir.
+func writeDump(t *testing.T, dir, name, side string, zk, zkd []string, differs bool) {
 	t.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Logf("COMPAT_DUMP: %v", err)
@@ -223,7 +233,14 @@ func writeDump(t *testing.T, dir, name, side string, differs bool) {
 	if differs {
 		suffix = ".diff.txt"
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+suffix), []byte(side), 0o644); err != nil {
-		t.Logf("COMPAT_DUMP: %v", err)
+	files := map[string]string{
+		name + suffix:           side,
+		name + ".zookeeper.txt": strings.Join(zk, "\n") + "\n",
+		name + ".zkd.txt":       strings.Join(zkd, "\n") + "\n",
+	}
+	for f, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(text), 0o644); err != nil {
+			t.Logf("COMPAT_DUMP: %v", err)
+		}
 	}
 }

@@ -20,8 +20,10 @@ const (
 	dialTimeout  = 3 * time.Second
 	replyTimeout = 5 * time.Second // for a reply that is expected
 	closeTimeout = 3 * time.Second // for a close that is expected
-	quietTimeout = 300 * time.Millisecond
-	sessTimeout  = 30000 // requested session timeout, ms
+	sessTimeout  = 30000           // requested session timeout, ms
+	// scenarioLimit bounds a scenario against a stuck server: after it
+	// no more requests are sent.
+	scenarioLimit = 30 * time.Second
 )
 
 // Predefined ACLs (ZooDefs.Ids).
@@ -35,6 +37,7 @@ var (
 // transcript: requests ("A> ...") and everything received ("A< ...").
 type run struct {
 	srv      *server
+	deadline time.Time
 	prefix   string // /s-<scenario>
 	n        *normalizer
 	lines    []string
@@ -42,7 +45,7 @@ type run struct {
 }
 
 func newRun(srv *server, scenario string) *run {
-	return &run{srv: srv, prefix: "/s-" + scenario, n: newNormalizer()}
+	return &run{srv: srv, prefix: "/s-" + scenario, n: newNormalizer(), deadline: time.Now().Add(scenarioLimit)}
 }
 
 // p returns a path under the scenario's prefix.
@@ -96,6 +99,7 @@ type sess struct {
 	xid      int32
 	lastZxid int64
 	closed   bool // closeSession was sent, or the session was refused
+	timeouts int  // replies missing in a row; at 2 the connection is dropped
 }
 
 // connectOpts varies the ConnectRequest.
@@ -252,6 +256,10 @@ func (s *sess) send(xid int32, op wire.OpCode, rec jute.Record) bool {
 		s.logf("< <not connected>")
 		return false
 	}
+	if time.Now().After(s.r.deadline) {
+		s.logf("< <scenario time limit (%v) passed: not sent>", scenarioLimit)
+		return false
+	}
 	if err := s.c.writeFrame(encodeRequest(xid, op, rec), replyTimeout); err != nil {
 		s.logf("< %s", connErrString(err))
 		s.dropConn()
@@ -291,6 +299,10 @@ func (s *sess) await(xid int32, op wire.OpCode, record bool, wait time.Duration)
 		if err != nil {
 			if e := connErrString(err); e == "<timeout>" {
 				s.logf("< <no reply within %v>", wait)
+				if s.timeouts++; s.timeouts >= 2 {
+					s.logf("< <second missing reply: connection dropped>")
+					s.dropConn()
+				}
 			} else {
 				s.logf("< %s", e)
 				s.dropConn()
@@ -313,6 +325,7 @@ func (s *sess) await(xid int32, op wire.OpCode, record bool, wait time.Duration)
 			s.logf("< <unexpected reply xid=%d zxid=%s err=%s %dB>", h.Xid, s.r.n.zxid(h.Zxid), errName(h.Err), len(body))
 			continue
 		}
+		s.timeouts = 0
 		if h.Zxid > s.lastZxid {
 			s.lastZxid = h.Zxid
 		}
