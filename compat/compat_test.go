@@ -33,6 +33,7 @@ var knownDiffs = map[string]string{
 	"check-remove-persistent":  "ZooKeeper counts a persistent/recursive watch as a Data and a Children watch for checkWatches/removeWatches; zkd answers NOWATCHER for types 1 and 2",
 	"check-remove-watch-types": "watcher types outside 1..3 and invalid paths: ZooKeeper 3.8 MARSHALLINGERROR; zkd accepts 4/5 and answers NOWATCHER otherwise",
 	"setwatches-null-lists":    "SetWatches with null lists: ZooKeeper handles the lists before the first null, then MARSHALLINGERROR; zkd treats null as empty",
+	"read-bad-paths":           "reads of the empty path \"\" return the root in ZooKeeper (its node map keys the root as \"\"); zkd answers NONODE",
 	// Sessions and opcodes.
 	"reconnect-password":      "a reconnect with a wrong password closes the session's current connection in ZooKeeper; zkd leaves it open",
 	"delete-container-opcode": "client-sent deleteContainer (20): ZooKeeper BADARGUMENTS, connection kept; zkd UNIMPLEMENTED and closes",

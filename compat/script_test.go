@@ -618,6 +618,31 @@ func (s *sess) raw(op int32, body []byte, desc string) {
 	s.call(wire.OpCode(op), rec, desc)
 }
 
+// pipeOp is one request of a pipeline.
+type pipeOp struct {
+	op   wire.OpCode
+	rec  jute.Record
+	desc string
+}
+
+// pipeline sends every request before reading any reply, as a client with
+// several requests in flight does, then records the replies in order.
+func (s *sess) pipeline(ops ...pipeOp) {
+	first := s.xid + 1
+	for _, o := range ops {
+		s.xid++
+		s.logf("> [xid %d] %s", s.xid, o.desc)
+		if !s.send(s.xid, o.op, o.rec) {
+			return
+		}
+	}
+	for i, o := range ops {
+		if _, _, ok := s.await(first+int32(i), o.op, true, replyTimeout); !ok {
+			return
+		}
+	}
+}
+
 // multiOp is one op of a multi, with its description.
 type multiOp struct {
 	op   wire.MultiOp
