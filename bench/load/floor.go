@@ -1,0 +1,124 @@
+package load
+
+import (
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// FsyncFloor writes 100 bytes and fdatasyncs them, n times, in a file in
+// dir: the cost of one durable txn-log append on that disk, which bounds
+// the latency of any write a server acknowledges only once it is on disk.
+// The file is preallocated first, as ZooKeeper's txn log is, so each
+// fdatasync flushes data and no metadata.
+func FsyncFloor(dir string, n int) (*Histogram, error) {
+	f, err := os.CreateTemp(dir, "fsync-floor-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	const rec = 100
+	if err := f.Truncate(int64(n+1) * rec); err != nil {
+		return nil, err
+	}
+	zero := make([]byte, (n+1)*rec)
+	if _, err := f.WriteAt(zero, 0); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	buf := make([]byte, rec)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	h := &Histogram{}
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		if _, err := f.WriteAt(buf, int64(i)*rec); err != nil {
+			return nil, err
+		}
+		if err := fdatasync(f); err != nil {
+			return nil, err
+		}
+		h.Record(time.Since(t0))
+	}
+	return h, nil
+}
+
+// LoopbackFloor measures n round trips of a 16-byte message over a TCP
+// loopback connection to an echo server in this process: what any request
+// costs before a server does anything with it.
+func LoopbackFloor(n int) (*Histogram, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	defer l.Close()
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(c, c)
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	msg := make([]byte, 16)
+	in := make([]byte, 16)
+	h := &Histogram{}
+	_ = c.SetDeadline(time.Now().Add(time.Minute))
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			return nil, err
+		}
+		if _, err := io.ReadFull(c, in); err != nil {
+			return nil, err
+		}
+		h.Record(time.Since(t0))
+	}
+	return h, nil
+}
+
+// NewestFile finds the newest file in dir named prefix followed by a hex
+// zxid (snapshot.<zxid>, log.<zxid>): the one with the highest zxid. ok is
+// false when there is none (yet: a server without persistence writes none).
+func NewestFile(dir, prefix string) (name string, size int64, ok bool, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return "", 0, false, nil
+		}
+		return "", 0, false, err
+	}
+	var best uint64
+	for _, e := range ents {
+		if e.IsDir() || !strings.HasPrefix(e.Name(), prefix) {
+			continue
+		}
+		// A compressed snapshot carries a suffix: snapshot.<zxid>.snappy.
+		hex, _, _ := strings.Cut(strings.TrimPrefix(e.Name(), prefix), ".")
+		zxid, perr := strconv.ParseUint(hex, 16, 64)
+		if perr != nil {
+			continue
+		}
+		info, ierr := e.Info()
+		if ierr != nil {
+			continue
+		}
+		if !ok || zxid > best {
+			name, size, best, ok = filepath.Join(dir, e.Name()), info.Size(), zxid, true
+		}
+	}
+	return name, size, ok, nil
+}

@@ -1,0 +1,532 @@
+// Command suite runs the zkd benchmark suite: every workload of
+// zkd/bench/load against zkd and against Apache ZooKeeper 3.8 (the Debian
+// package), one server at a time with the same zoo.cfg, then the memory
+// and restart benchmark, and writes <out>/<date>.{json,md} and one SVG
+// chart per workload. bench/run.sh builds zkd and calls it; `make bench`
+// calls bench/run.sh.
+//
+// BENCH_QUICK=1 (or -quick) runs the smoke-test sizes in about 3 minutes
+// and writes under <out>/quick instead.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"zkd/bench/load"
+	"zkd/bench/report"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stderr))
+}
+
+type suite struct {
+	kinds     []kind
+	params    load.Params
+	quick     bool
+	workloads []load.Workload
+	nodes     int
+	work      string
+	run       *report.Run
+	logw      io.Writer
+	t0        time.Time
+}
+
+func (s *suite) logf(format string, args ...any) {
+	fmt.Fprintf(s.logw, "[%6.1fs] %s\n", time.Since(s.t0).Seconds(), fmt.Sprintf(format, args...))
+}
+
+func run(args []string, stderr io.Writer) int {
+	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		zkdBin    = fs.String("zkd", "build/zkd", "zkd binary")
+		out       = fs.String("out", "bench/results", "directory for the results")
+		workDir   = fs.String("workdir", "", "directory for the servers' data (default: a new temp dir, removed afterwards)")
+		quick     = fs.Bool("quick", os.Getenv("BENCH_QUICK") == "1", "smoke-test sizes (also BENCH_QUICK=1)")
+		servers   = fs.String("servers", "zkd,zookeeper", "servers to run, in order")
+		workloads = fs.String("workloads", "all", "comma-separated workloads, \"memory\" for the memory benchmark, or all")
+		nodes     = fs.Int("nodes", 0, "leaves of the memory benchmark's tree (default 1,000,000; quick 100,000)")
+		heap      = fs.String("heap", "3g", "ZooKeeper's -Xmx")
+		date      = fs.String("date", time.Now().Format("2006-01-02"), "date in the result file names")
+		render    = fs.String("render", "", "only render the report of an existing <date>.json into -out")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *render != "" {
+		r, err := report.ReadJSON(*render)
+		if err != nil {
+			fmt.Fprintf(stderr, "suite: %v\n", err)
+			return 1
+		}
+		if err := report.Write(r, *out); err != nil {
+			fmt.Fprintf(stderr, "suite: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	s := &suite{quick: *quick, logw: stderr, t0: time.Now()}
+	if s.quick {
+		s.params = load.Quick()
+		s.nodes = 100000
+		*out = filepath.Join(*out, "quick")
+	} else {
+		s.params = load.Defaults()
+		s.nodes = 1000000
+	}
+	if *nodes > 0 {
+		s.nodes = *nodes
+	}
+	memory := false
+	for _, w := range strings.Split(*workloads, ",") {
+		switch w {
+		case "all":
+			s.workloads = load.Workloads()
+			memory = true
+		case "memory":
+			memory = true
+		default:
+			wl, ok := load.Lookup(w)
+			if !ok {
+				fmt.Fprintf(stderr, "suite: unknown workload %q\n", w)
+				return 2
+			}
+			s.workloads = append(s.workloads, wl)
+		}
+	}
+	for _, name := range strings.Split(*servers, ",") {
+		switch name {
+		case "zkd":
+			bin, err := filepath.Abs(*zkdBin)
+			if err == nil {
+				_, err = os.Stat(bin)
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "suite: zkd binary: %v (run make build)\n", err)
+				return 1
+			}
+			s.kinds = append(s.kinds, zkdKind(bin))
+		case "zookeeper":
+			if _, err := exec.LookPath("java"); err != nil {
+				fmt.Fprintf(stderr, "suite: java not found (run make deps)\n")
+				return 1
+			}
+			if _, err := os.Stat(zooKeeperJar); err != nil {
+				fmt.Fprintf(stderr, "suite: %s not found (run make deps)\n", zooKeeperJar)
+				return 1
+			}
+			s.kinds = append(s.kinds, zooKeeperKind(*heap))
+		default:
+			fmt.Fprintf(stderr, "suite: unknown server %q\n", name)
+			return 2
+		}
+	}
+	s.work = *workDir
+	if s.work == "" {
+		d, err := os.MkdirTemp("", "zkbench-")
+		if err != nil {
+			fmt.Fprintf(stderr, "suite: %v\n", err)
+			return 1
+		}
+		s.work = d
+		defer os.RemoveAll(d)
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer cancel()
+
+	s.run = &report.Run{
+		Date: *date, Quick: s.quick, Started: time.Now(),
+		Machine: machine(s.work),
+		Settings: report.Settings{
+			ZooCfg: sharedCfgLines(), ZKHeap: "-Xmx" + *heap, Params: s.params,
+			TreeNodes: load.TreeFor("/", s.nodes, s.params.ValueSize).Leaves(), WorkDir: s.work,
+		},
+		Results: map[string][]*load.Result{},
+	}
+	for _, w := range s.workloads {
+		s.run.Workloads = append(s.run.Workloads, report.WorkloadInfo{Name: w.Name, Desc: w.Desc})
+	}
+	if memory {
+		t := load.TreeFor("/", s.nodes, s.params.ValueSize)
+		s.run.Workloads = append(s.run.Workloads, report.WorkloadInfo{Name: "memory", Desc: fmt.Sprintf(
+			"load %d znodes of %d bytes (a %d × %d × %d tree) through the client, then RSS, snapshot size, and time from process start to serving after a restart",
+			t.Nodes(), t.ValueSize, t.Fanout[0], t.Fanout[1], t.Fanout[2])})
+	}
+	for _, k := range s.kinds {
+		s.run.Servers = append(s.run.Servers, report.Server{Key: k.Name, Label: k.Label, Version: version(k, *zkdBin), Command: commandLine(k)})
+	}
+	s.logf("results to %s, data under %s (quick=%v)", *out, s.work, s.quick)
+	for _, k := range s.kinds {
+		if len(s.workloads) > 0 {
+			if err := s.runServer(ctx, k); err != nil {
+				fmt.Fprintf(stderr, "suite: %s: %v\n", k.Name, err)
+				return 1
+			}
+		}
+		if memory {
+			s.run.Results[k.Name] = append(s.run.Results[k.Name], s.memory(ctx, k))
+		}
+		if ctx.Err() != nil {
+			fmt.Fprintf(stderr, "suite: interrupted\n")
+			return 1
+		}
+	}
+	s.persistenceNotes()
+	s.run.Finished = time.Now()
+	jsonPath := filepath.Join(*out, *date+".json")
+	if err := s.run.WriteJSON(jsonPath); err != nil {
+		fmt.Fprintf(stderr, "suite: %v\n", err)
+		return 1
+	}
+	if err := report.Write(s.run, *out); err != nil {
+		fmt.Fprintf(stderr, "suite: %v\n", err)
+		return 1
+	}
+	s.logf("wrote %s and %s", jsonPath, filepath.Join(*out, *date+".md"))
+	status := 0
+	for _, k := range s.kinds {
+		for _, r := range s.run.Results[k.Name] {
+			if !r.Valid() {
+				s.logf("FAILED %s/%s: %d errors, first: %s", k.Name, r.Workload, r.Errors, r.FirstError)
+				status = 1
+			}
+		}
+	}
+	return status
+}
+
+// runServer starts a fresh server and runs every workload against it.
+func (s *suite) runServer(ctx context.Context, k kind) error {
+	dir := filepath.Join(s.work, k.Name)
+	p, err := s.start(k, dir)
+	if err != nil {
+		return err
+	}
+	defer func() { p.stop() }()
+	env := &load.Env{Addr: p.Addr, PID: p.PID(), DataDir: p.DataDir, Logf: s.logf}
+
+	// JIT compilation (ZooKeeper) and the first allocations of any server
+	// would otherwise land in the first workload's numbers.
+	warm := s.params
+	warm.Warmup, warm.Duration = 0, 5*time.Second
+	if s.quick {
+		warm.Duration = time.Second
+	}
+	s.logf("%s: warming up for %v (mixed, not measured)", k.Name, warm.Duration)
+	if r, err := load.Run(ctx, env, "mixed", warm); err != nil || !r.Valid() {
+		s.logf("%s: warm-up failed: %v %v", k.Name, err, r)
+	}
+
+	for _, w := range s.workloads {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		other, waited := waitQuiet(ctx, p.PID(), s.quietLimit())
+		s.logf("%s: %s (%s)", k.Name, w.Name, w.Desc)
+		res, err := load.Run(ctx, env, w.Name, s.params)
+		if res == nil {
+			res = &load.Result{Workload: w.Name, Params: s.params}
+		}
+		if err != nil {
+			res.Errors++
+			if res.FirstError == "" {
+				res.FirstError = err.Error()
+			}
+		}
+		if waited > 0 {
+			res.Notes = append(res.Notes, fmt.Sprintf("waited %.0f s for other processes to go quiet (%.2f cores busy elsewhere when it started)", waited.Seconds(), other))
+		}
+		s.run.Results[k.Name] = append(s.run.Results[k.Name], res)
+		s.logf("%s: %s: %s", k.Name, w.Name, summary(res))
+		if p.Exited() {
+			res.Notes = append(res.Notes, "the server exited during this workload")
+			s.logf("%s exited; restarting it on a fresh data dir", k.Name)
+			dir += "-restarted"
+			if p, err = s.start(k, dir); err != nil {
+				return err
+			}
+			env.Addr, env.PID, env.DataDir = p.Addr, p.PID(), p.DataDir
+		}
+	}
+	return nil
+}
+
+func (s *suite) quietLimit() time.Duration {
+	if s.quick {
+		return 3 * time.Second
+	}
+	return 30 * time.Second
+}
+
+func (s *suite) start(k kind, dir string) (*proc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	p, err := startServer(k, dir, port)
+	if err != nil {
+		return nil, err
+	}
+	took, err := p.waitNode("", 2*time.Minute)
+	if err != nil {
+		p.stop()
+		return nil, err
+	}
+	s.logf("%s serving on %s (pid %d) %.2fs after start", k.Name, p.Addr, p.PID(), took.Seconds())
+	return p, nil
+}
+
+// waitQuiet waits, up to limit, until the processes other than the server
+// and this one use less than a quarter of a core: the machine is shared and
+// a busy neighbour would be measured as the server's slowness. It returns
+// the CPU the others used when it started waiting and how long it waited.
+func waitQuiet(ctx context.Context, pid int, limit time.Duration) (float64, time.Duration) {
+	t0 := time.Now()
+	first := -1.0
+	for ctx.Err() == nil {
+		m := load.StartCPU(pid)
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+		m.Stop()
+		if first < 0 {
+			first = m.Other()
+		}
+		if m.Other() < 0.25 || time.Since(t0) >= limit {
+			break
+		}
+	}
+	waited := time.Since(t0) - time.Second
+	if waited < time.Second {
+		waited = 0
+	}
+	return first, waited
+}
+
+func summary(r *load.Result) string {
+	s := fmt.Sprintf("%.0f ops/s, p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, server %.2f cores, client %.2f, others %.2f",
+		r.OpsPerSec, r.Latency.P50Us, r.Latency.P99Us, r.Latency.P999Us, r.ServerCPU, r.ClientCPU, r.OtherCPU)
+	if !r.Valid() {
+		s += fmt.Sprintf(" — %d ERRORS, first: %s", r.Errors, r.FirstError)
+	}
+	return s
+}
+
+// memory loads the tree into a fresh server, samples its RSS, restarts it
+// on the same data dir and times how long it takes to serve the tree's
+// last leaf again.
+func (s *suite) memory(ctx context.Context, k kind) *load.Result {
+	t := load.TreeFor("/tree", s.nodes, s.params.ValueSize)
+	res := &load.Result{Workload: "memory", Params: s.params, OpUnit: "znode created"}
+	fail := func(err error) *load.Result {
+		res.Errors++
+		res.FirstError = err.Error()
+		s.logf("%s: memory: %v", k.Name, err)
+		return res
+	}
+	dir := filepath.Join(s.work, k.Name+"-memory")
+	p, err := s.start(k, dir)
+	if err != nil {
+		return fail(err)
+	}
+	defer func() { p.stop() }()
+	base, _ := load.SampleProc(p.PID())
+	res.Extra = map[string]float64{"startup_empty_s": round(time.Since(p.Started).Seconds())}
+	if took, err := p.waitNode("", time.Minute); err == nil {
+		res.Extra["startup_empty_s"] = round(took.Seconds())
+	}
+	res.Extra["rss_empty_mib"] = round(float64(base.RSS) / (1 << 20))
+
+	waitQuiet(ctx, p.PID(), s.quietLimit())
+	s.logf("%s: memory: loading %d znodes (%d × %d × %d)", k.Name, t.Nodes(), t.Fanout[0], t.Fanout[1], t.Fanout[2])
+	meter := load.StartCPU(p.PID())
+	lr, err := load.LoadTree(ctx, p.Addr, t, 8, 64, s.logf)
+	if err != nil {
+		return fail(fmt.Errorf("load: %w", err))
+	}
+	res.ServerCPU, res.ClientCPU, _ = meter.Stop()
+	res.OtherCPU = meter.Other()
+	res.Ops = uint64(lr.Nodes)
+	res.Seconds = round(lr.Duration.Seconds())
+	res.OpsPerSec = round(float64(lr.Nodes) / lr.Duration.Seconds())
+	res.Latency = lr.Latency
+	s.logf("%s: memory: loaded in %.1fs (%.0f creates/s)", k.Name, lr.Duration.Seconds(), res.OpsPerSec)
+
+	// Let the server settle (background snapshots, GC) before sampling.
+	settle := 5 * time.Second
+	if s.quick {
+		settle = 2 * time.Second
+	}
+	time.Sleep(settle)
+	if sm, err := load.SampleProc(p.PID()); err == nil {
+		res.ServerRSSMiB = round(float64(sm.RSS) / (1 << 20))
+		res.Extra["rss_after_load_mib"] = res.ServerRSSMiB
+		res.Extra["rss_peak_mib"] = round(float64(sm.HWM) / (1 << 20))
+	}
+	p.stop()
+
+	p2, err := s.start0(k, dir)
+	if err != nil {
+		return fail(fmt.Errorf("restart: %w", err))
+	}
+	p = p2
+	took, err := p.waitNode(t.LastLeaf(), 5*time.Minute)
+	switch {
+	case errors.Is(err, errNoNode):
+		res.Notes = append(res.Notes, fmt.Sprintf(
+			"restart to serving: n/a — after the restart %s served (%.2fs after start) without the loaded data (no persistence)", k.Label, took.Seconds()))
+	case err != nil:
+		return fail(fmt.Errorf("restart: %w", err))
+	default:
+		res.Extra["restart_to_serving_s"] = round(took.Seconds())
+		s.logf("%s: memory: serving %s %.2fs after restart", k.Name, t.LastLeaf(), took.Seconds())
+		time.Sleep(settle)
+		if sm, err := load.SampleProc(p.PID()); err == nil {
+			res.Extra["rss_after_restart_mib"] = round(float64(sm.RSS) / (1 << 20))
+		}
+	}
+	// The newest snapshot after the restart: ZooKeeper writes a complete
+	// one while starting, so this is the whole tree.
+	if name, size, ok, err := load.NewestFile(filepath.Join(p.DataDir, "version-2"), "snapshot."); err == nil && ok {
+		res.Extra["snapshot_mib"] = round(float64(size) / (1 << 20))
+		res.Notes = append(res.Notes, "snapshot: "+filepath.Base(name))
+	} else {
+		res.Notes = append(res.Notes, fmt.Sprintf("snapshot size: n/a — %s wrote no version-2/snapshot.* file", k.Label))
+	}
+	if sz, err := dirSize(p.DataDir); err == nil && sz > 0 {
+		res.Extra["data_dir_mib"] = round(float64(sz) / (1 << 20))
+	}
+	return res
+}
+
+// persistenceNotes says, for each server, whether it wrote a txn log and
+// whether the memory benchmark's data survived a restart: a server that
+// does neither acknowledged its writes without fsync, which the reader of
+// any write-path number must know.
+func (s *suite) persistenceNotes() {
+	for _, k := range s.kinds {
+		var logs []string
+		for _, d := range []string{filepath.Join(s.work, k.Name, "data", "version-2"), filepath.Join(s.work, k.Name+"-memory", "data", "version-2")} {
+			if _, _, ok, _ := load.NewestFile(d, "log."); ok {
+				logs = append(logs, d)
+			}
+		}
+		restored := false
+		if r := s.run.Result(k.Name, "memory"); r != nil {
+			_, restored = r.Extra["restart_to_serving_s"]
+		}
+		label := k.Label
+		switch {
+		case len(logs) == 0 && !restored:
+			s.run.Notes = append(s.run.Notes, fmt.Sprintf(
+				"**%s wrote no txn log (no version-2/log.* file) and lost its data on restart: it has no persistence yet, so it acknowledged every write without an fsync**, while a server with forceSync=yes fsyncs each batch before answering. Compare write-path numbers (write, mixed, create-delete, multi, latency-write, session-churn, memory load rate) with that in mind; the fdatasync floor in latency-write shows what one fsync costs on this disk.", label))
+		case len(logs) == 0:
+			s.run.Notes = append(s.run.Notes, fmt.Sprintf("%s wrote no version-2/log.* file during the run.", label))
+		case !restored && s.run.Result(k.Name, "memory") != nil:
+			s.run.Notes = append(s.run.Notes, fmt.Sprintf("%s wrote a txn log but did not serve the loaded tree after a restart.", label))
+		}
+	}
+}
+
+// start0 is start without the log line's wait for "/": the restart is
+// timed by the caller.
+func (s *suite) start0(k kind, dir string) (*proc, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	return startServer(k, dir, port)
+}
+
+func round(v float64) float64 {
+	if v == 0 {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+	return f
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			if info, err := d.Info(); err == nil {
+				n += info.Size()
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+func machine(workDir string) report.Machine {
+	m := report.Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version()}
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
+				m.CPUModel = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(l, "MemTotal:") {
+				f := strings.Fields(l)
+				if len(f) >= 2 {
+					kb, _ := strconv.ParseFloat(f[1], 64)
+					m.MemGiB = round(kb / (1 << 20))
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if out, err := exec.Command("df", "--output=source,fstype", workDir).Output(); err == nil {
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		m.Disk = strings.Join(strings.Fields(lines[len(lines)-1]), " ")
+	}
+	return m
+}
+
+func version(k kind, zkdBin string) string {
+	switch k.Name {
+	case "zookeeper":
+		out, err := exec.Command("dpkg-query", "-W", "-f", "${Version}", "zookeeper").Output()
+		if err != nil {
+			return "3.8 (Debian)"
+		}
+		return "Debian " + strings.TrimSpace(string(out))
+	default:
+		out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+		if err != nil {
+			return "unknown"
+		}
+		return "git " + strings.TrimSpace(string(out))
+	}
+}
+
+func commandLine(k kind) string {
+	c := k.cmd("zoo.cfg", "<dir>")
+	args := append([]string{filepath.Base(c.Path)}, c.Args[1:]...)
+	return strings.Join(args, " ")
+}
