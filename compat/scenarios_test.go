@@ -930,7 +930,6 @@ var scenarios = []scenario{
 		b.closeSession()
 		a.events()
 		a.getChildren(r.p("/p"), false)
-		b.ping()
 	}},
 	{name: "session-close-many-ephemerals", run: func(r *run) {
 		a := r.start()
