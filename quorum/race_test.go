@@ -1,0 +1,6 @@
+//go:build race
+
+package quorum
+
+// The race detector slows the simulations down about sixfold.
+const raceEnabled = true
