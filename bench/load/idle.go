@@ -104,7 +104,11 @@ func runIdle(ctx context.Context, env *Env, p Params) (*Result, error) {
 	if env.PID > 0 {
 		res.extra("server_rss_before_mib", mib(base.RSS))
 		res.extra("server_rss_peak_mib", mib(peak))
-		res.extra("rss_per_session_kib", float64(rss-base.RSS)/1024/float64(len(ss)))
+		// A JVM's RSS follows its heap sizing, not its sessions: a drop
+		// (after a GC) says nothing per session, so it is left out.
+		if rss > base.RSS {
+			res.extra("rss_per_session_kib", float64(rss-base.RSS)/1024/float64(len(ss)))
+		}
 	}
 	res.Notes = append(res.Notes, fmt.Sprintf(
 		"ops/s and latency are the connect phase (%d sessions, 64 connecting at a time); the idle numbers are in the extra rows", len(ss)))
