@@ -448,6 +448,15 @@ func TestZooKeeperReplyBytes(t *testing.T) {
 	if *rec.(*jute.WatcherEvent) != (jute.WatcherEvent{Type: 4, State: 3, Path: "/g"}) {
 		t.Fatalf("child notification %+v", rec)
 	}
+	// Clients see cversion as a count of child changes: DataNode.copyStat
+	// reports the stored count of creates times two less the children
+	// still there, so after one create and one delete it reads 2, though
+	// the delete did not touch the stored value.
+	f, _ = c.call(0, wire.OpExists, &jute.ExistsRequest{Path: "/g"})
+	_, rec = checkFrame(t, "exists", f)
+	if st := rec.(*jute.ExistsResponse).Stat; st.Cversion != 2 || st.NumChildren != 0 {
+		t.Fatalf("parent stat after create+delete: %+v", st)
+	}
 	// The persistent watch on the multi's sequential node sees its
 	// deletion.
 	f, notes = c.call(0, wire.OpDelete, &jute.DeleteRequest{Path: m3Path, Version: -1})

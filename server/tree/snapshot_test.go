@@ -297,6 +297,28 @@ func TestReadSnapshotDanglingACL(t *testing.T) {
 	}
 }
 
+// TestSnapshotKeepsDanglingACLNodes: a node whose ACL id is missing from
+// the table (a damaged or fuzzy stream) must still be written by the
+// next snapshot, with its subtree.
+func TestSnapshotKeepsDanglingACLNodes(t *testing.T) {
+	skipBug(t, "server/tree/snapshot.go Snapshot.WriteTo: a node whose ACL id is not in the pinned table, "+
+		"with czxid <= StartZxid and no snapOldACL entry, is skipped together with its whole subtree, so a "+
+		"tree loaded with DanglingACLs > 0 silently loses those subtrees at its next snapshot; only ids "+
+		"allocated after BeginSnapshot need the skip/old-id logic, older ids should be written as they are")
+	in := header(0, 1).node("", -1).node("/a", 1).node("/a/b", 9).node("/a/b/c", 1).end()
+	tr, err := ReadSnapshot(jute.NewStream(bytes.NewReader(in), 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Finish()
+	back := roundTrip(t, tr)
+	for _, p := range []string{"/a/b", "/a/b/c"} {
+		if back.Node(p) == nil {
+			t.Errorf("%s lost by the snapshot", p)
+		}
+	}
+}
+
 // TestWriteToPropagatesErrors: a failing writer stops the stream.
 func TestWriteToPropagatesErrors(t *testing.T) {
 	tr := New()
