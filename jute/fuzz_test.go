@@ -5,6 +5,8 @@ import (
 	"hash/adler32"
 	"io"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -99,12 +101,31 @@ var (
 )
 
 // seedFamily adds every record case of the family as a seed, prefixed by
-// its index in the family.
+// its index in the family, and the golden frames captured from
+// go-zookeeper and ZooKeeper 3.8 (wire/testdata/golden) wherever a
+// record of the family reads one exactly, after its header if any.
 func seedFamily(f *testing.F, family []func() jute.Record) {
 	for _, tc := range recordCases() {
 		for i, mk := range family {
 			if reflect.TypeOf(mk()) == reflect.TypeOf(tc.rec) {
 				f.Add(append([]byte{byte(i)}, tc.want...))
+			}
+		}
+	}
+	golden, _ := filepath.Glob(filepath.Join("..", "wire", "testdata", "golden", "*", "*.bin"))
+	for _, name := range golden {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		for _, skip := range []int{0, 8, 16} {
+			if skip > len(b) {
+				continue
+			}
+			for i, mk := range family {
+				if jute.UnmarshalExact(b[skip:], mk()) == nil {
+					f.Add(append([]byte{byte(i)}, b[skip:]...))
+				}
 			}
 		}
 	}
@@ -176,6 +197,10 @@ func FuzzPersistenceRecords(f *testing.F) {
 func FuzzStream(f *testing.F) {
 	_, in := streamInput()
 	f.Add(uint64(1), uint16(64), in[:4000])
+	// A ZooKeeper 3.8 snapshot, after its file header.
+	if b, err := os.ReadFile(filepath.Join("..", "server", "tree", "testdata", "zk38", "snapshot.1e")); err == nil && len(b) > 16 {
+		f.Add(uint64(5), uint16(100), b[16:])
+	}
 	f.Add(uint64(2), uint16(1), ref("", []byte{}, int64(-1), make([]byte, 60), "/a", null{}, int64(1), make([]byte, 60), "/"))
 	f.Add(uint64(3), uint16(7), ref("/x", int32(0x7fffffff)))
 	f.Add(uint64(4), uint16(300), ref("/x", int32(-7)))

@@ -164,6 +164,13 @@ func FuzzDecodeTxn(f *testing.F) {
 	}
 	f.Add(ref(hdrR(wire.OpCloseSession)))
 	f.Add(ref(hdrR(wire.OpCreate), "/old", []byte("d"), openACLR, true))
+	// Txn entries from a ZooKeeper 3.8 log.
+	if b, err := os.ReadFile(filepath.Join("..", "server", "tree", "testdata", "zk38", "txns.bin")); err == nil {
+		d := jute.NewDecoder(b)
+		for d.Remaining() > 0 && d.Err() == nil {
+			f.Add(d.Buffer())
+		}
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		txn, err := wire.DecodeTxn(in)
 		if err != nil {
