@@ -154,6 +154,12 @@ func (s *fakeServer) serve(c net.Conn, n int) {
 			return
 		}
 		reply := jute.ReplyHeader{Xid: h.Xid, Zxid: s.zxid.Add(1)}
+		if h.Type == int32(wire.OpAuth) {
+			// ZooKeeper answers auth with zxid 0 (§3.4). It also keeps
+			// go-zookeeper clear of its own data race on lastZxid
+			// between recvLoop and sendSetWatches after a reconnect.
+			reply.Zxid = 0
+		}
 		if h.Type == int32(wire.OpPing) {
 			reply.Zxid = s.zxid.Load()
 			if writeFrame(c, &reply) != nil {
