@@ -45,9 +45,7 @@ var curatorChecks = []string{
 
 // curatorZkdBugs lists the checks that pass against Apache ZooKeeper but fail
 // against zkd, with a one-line description; they are skipped under zkd.
-var curatorZkdBugs = map[string]string{
-	"ExtendedTypeStat": "Stat.ephemeralOwner of container/TTL nodes shows the internal marker (0x8000000000000000, 0xff00..|ttl); ZooKeeper shows clients 0",
-}
+var curatorZkdBugs = map[string]string{}
 
 // curatorServerProps enable TTL nodes and make the container manager run
 // every 100ms, on both servers.

@@ -201,6 +201,13 @@ func (c *Conn) handleConnect(payload []byte) gnet.Action {
 func (c *Conn) reopenSession(id int64, passwd []byte, to int32) gnet.Action {
 	s := c.srv
 	sess := s.sessions.Get(id)
+	if sess != nil {
+		// ZooKeeper closes the session's current connection before it
+		// checks the password.
+		if old := sess.conn.Load(); old != nil && old != c {
+			old.closeAsync()
+		}
+	}
 	valid := sess != nil && bytesEqual(passwd, Password(id)) && s.sessions.Touch(sess)
 	resp := jute.ConnectResponse{OmitReadOnly: c.oldClient, Passwd: make([]byte, 16), ReadOnly: s.readOnly()}
 	if valid {
@@ -398,7 +405,10 @@ func opSupported(op wire.OpCode) bool {
 		wire.OpSetACL, wire.OpGetChildren, wire.OpGetChildren2, wire.OpSync, wire.OpPing,
 		wire.OpCheck, wire.OpMulti, wire.OpMultiRead, wire.OpReconfig, wire.OpCheckWatches,
 		wire.OpRemoveWatches, wire.OpSetWatches, wire.OpSetWatches2, wire.OpGetEphemerals,
-		wire.OpGetAllChildrenNumber, wire.OpAddWatch, wire.OpWhoAmI, wire.OpCloseSession:
+		wire.OpGetAllChildrenNumber, wire.OpAddWatch, wire.OpWhoAmI, wire.OpCloseSession,
+		wire.OpDeleteContainer, wire.OpCreateSession:
+		// deleteContainer and createSession are server-internal; ZooKeeper
+		// still takes them from clients and fails them (see prepRequest).
 		return true
 	}
 	return false

@@ -145,7 +145,18 @@ func (p *processor) prepRequest(r *Request) {
 		p.prepMulti(r, txn)
 		return
 	}
-	rec, err := p.prepOp(r, r.op, r.body, &txn.Header)
+	var rec jute.Record
+	var err error
+	switch {
+	case r.op == wire.OpDeleteContainer && r.conn != nil:
+		// Server-internal ops sent by a client fail as in ZooKeeper, which
+		// cannot parse them: a bad path, an unreadable session request.
+		err = wire.ErrBadArguments
+	case r.op == wire.OpCreateSession && r.connect == nil:
+		err = wire.ErrMarshallingError
+	default:
+		rec, err = p.prepOp(r, r.op, r.body, &txn.Header)
+	}
 	if err != nil {
 		code := wire.Code(err)
 		txn.Header.Type = int32(wire.OpError)
@@ -195,8 +206,13 @@ func (p *processor) prepMulti(r *Request, txn *wire.Txn) {
 				return
 			}
 			var err error
-			rec, err = p.prepOp(r, op.Type, op.Record, &txn.Header)
-			typ = op.Type
+			typ = multiOpType(op)
+			body := op.Record
+			if t, ok := body.(*jute.CreateTTLRequest); ok && typ != wire.OpCreateTTL {
+				// Op.create drops the ttl of a non-TTL mode.
+				body = &jute.CreateRequest{Path: t.Path, Data: t.Data, ACL: t.ACL, Flags: t.Flags}
+			}
+			rec, err = p.prepOp(r, typ, body, &txn.Header)
 			if err != nil {
 				failed = err
 				typ = wire.OpError
@@ -213,6 +229,29 @@ func (p *processor) prepMulti(r *Request, txn *wire.Txn) {
 	if p.srv.digestEnabled {
 		txn.Digest = &jute.TxnDigest{Version: wire.DigestVersion, TreeDigest: int64(p.currentDigest())}
 	}
+}
+
+// multiOpType is the type ZooKeeper's MultiOperationRecord gives a create
+// op (Op.create): the create mode decides, not the opcode, so create2
+// becomes create and a create with the container flag a container.
+func multiOpType(op wire.MultiOp) wire.OpCode {
+	var flags int32
+	switch r := op.Record.(type) {
+	case *jute.CreateRequest:
+		flags = r.Flags
+	case *jute.CreateTTLRequest:
+		flags = r.Flags
+	default:
+		return op.Type
+	}
+	mode := wire.CreateMode(flags)
+	switch {
+	case mode.TTL():
+		return wire.OpCreateTTL
+	case mode.Container():
+		return wire.OpCreateContainer
+	}
+	return wire.OpCreate
 }
 
 // prepOp validates one op against the tree and the outstanding changes
@@ -464,6 +503,9 @@ func (p *processor) prepCreate(r *Request, op wire.OpCode, body jute.Record, hdr
 	if !mode.Valid() {
 		return nil, wire.ErrBadArguments
 	}
+	if _, isTTL := body.(*jute.CreateTTLRequest); op == wire.OpCreateTTL && !isTTL {
+		return nil, wire.ErrMarshallingError // a TTL op must carry a TTL
+	}
 	if mode.TTL() && !s.tree.ExtendedTypes {
 		return nil, wire.ErrUnimplemented
 	}
@@ -511,6 +553,15 @@ func (p *processor) prepCreate(r *Request, op wire.OpCode, body jute.Record, hdr
 	}
 	if err := p.checkQuota(path, nil, data, true); err != nil {
 		return nil, err
+	}
+	if op == wire.OpCreateTTL && !mode.TTL() {
+		// createTTL with a non-TTL mode (and a negative ttl, the only one
+		// allowed) makes the node that mode names, as a multi would;
+		// ZooKeeper would log a TTL txn it cannot apply.
+		op = wire.OpCreate
+		if mode.Container() {
+			op = wire.OpCreateContainer
+		}
 	}
 	var owner int64
 	var rec jute.Record

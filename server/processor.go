@@ -156,11 +156,11 @@ func (p *processor) complete(r *Request, res *tree.Result) {
 	}
 	c.dequeue()
 	zxid := s.tree.LastProcessedZxid
-	switch r.op {
-	case wire.OpCreateSession:
+	switch {
+	case r.connect != nil:
 		c.writeConnectResponse(r.connect)
 		c.connecting.Store(false)
-	case wire.OpCloseSession:
+	case r.op == wire.OpCloseSession:
 		c.reply(r.xid, zxid, wire.ErrOK, nil)
 		c.closeSoon = true
 	default:

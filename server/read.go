@@ -88,7 +88,7 @@ func (s *Server) execRead(c *Conn, xid int32, op wire.OpCode, body []byte, auth 
 		case wire.AddWatchPersistentRecursive:
 			s.watches.Data.Add(r.Path, c, modeRecursive)
 		default:
-			err = wire.ErrBadArguments
+			err = wire.ErrMarshallingError // WatcherMode.fromZooDef throws
 		}
 		if err == wire.ErrOK {
 			resp = &jute.ErrorResponse{Err: 0}
@@ -103,11 +103,13 @@ func (s *Server) execRead(c *Conn, xid int32, op wire.OpCode, body []byte, auth 
 			r := rec.(*jute.RemoveWatchesRequest)
 			path, typ = r.Path, r.Type
 		}
-		if !s.watchOp(c, path, wire.WatcherType(typ), op == wire.OpRemoveWatches) {
+		if typ < int32(wire.WatcherChildren) || typ > int32(wire.WatcherPersistentRecursive) {
+			err = wire.ErrMarshallingError // WatcherType.fromInt throws
+		} else if !s.watchOp(c, path, wire.WatcherType(typ), op == wire.OpRemoveWatches) {
 			err = wire.ErrNoWatcher
 		}
 	case wire.OpMultiRead:
-		resp = s.multiRead(c, rec.(*wire.MultiRequest), auth)
+		resp, err = s.multiRead(c, rec.(*wire.MultiRequest), auth)
 	default:
 		err = wire.ErrUnimplemented
 	}
@@ -142,7 +144,7 @@ func (s *Server) readNode(c *Conn, xid int32, op wire.OpCode, body []byte, auth 
 			return
 		}
 		off := c.beginReply(xid, zxid, wire.ErrOK)
-		encodeStat(&c.enc, n)
+		s.encodeStat(&c.enc, n)
 		c.endReply(off)
 		return
 	}
@@ -159,7 +161,7 @@ func (s *Server) readNode(c *Conn, xid int32, op wire.OpCode, body []byte, auth 
 	}
 	off := c.beginReply(xid, zxid, wire.ErrOK)
 	c.enc.Buffer(n.Data)
-	encodeStat(&c.enc, n)
+	s.encodeStat(&c.enc, n)
 	c.endReply(off)
 }
 
@@ -173,16 +175,16 @@ func indexByte(b []byte, c byte) int {
 }
 
 // encodeStat writes a node's client Stat.
-func encodeStat(e *jute.Encoder, n *tree.Node) {
+func (s *Server) encodeStat(e *jute.Encoder, n *tree.Node) {
 	st := &n.Stat
 	e.Long(st.Czxid)
 	e.Long(st.Mzxid)
 	e.Long(st.Ctime)
 	e.Long(st.Mtime)
 	e.Int(st.Version)
-	e.Int(st.Cversion)
+	e.Int(tree.ClientCversion(st.Cversion, n.NumChildren()))
 	e.Int(st.Aversion)
-	e.Long(st.EphemeralOwner)
+	e.Long(s.tree.ClientOwner(st.EphemeralOwner))
 	e.Int(int32(len(n.Data)))
 	e.Int(int32(n.NumChildren()))
 	e.Long(st.Pzxid)
@@ -201,7 +203,7 @@ func (s *Server) getChildren(c *Conn, path string, watch bool, auth []jute.Id, w
 	}
 	children := n.ChildNames()
 	if withStat {
-		return &jute.GetChildren2Response{Children: children, Stat: n.ClientStat()}, wire.ErrOK
+		return &jute.GetChildren2Response{Children: children, Stat: s.tree.ClientStat(n)}, wire.ErrOK
 	}
 	return &jute.GetChildrenResponse{Children: children}, wire.ErrOK
 }
@@ -227,7 +229,7 @@ func (s *Server) getACL(path string, auth []jute.Id) (jute.Record, wire.Error) {
 			}
 		}
 	}
-	return &jute.GetACLResponse{ACL: out, Stat: n.ClientStat()}, wire.ErrOK
+	return &jute.GetACLResponse{ACL: out, Stat: s.tree.ClientStat(n)}, wire.ErrOK
 }
 
 // setWatches re-registers watches after a reconnect, firing at once those
@@ -280,7 +282,9 @@ func (c *Conn) queueNotification(typ wire.EventType, path string) {
 	c.endReply(off)
 }
 
-// watchOp is checkWatches / removeWatches for one watcher type.
+// watchOp is checkWatches / removeWatches for one watcher type. As in
+// ZooKeeper 3.8, Data and Children also match the data and child halves
+// of persistent watches; types 4 and 5 are 3.9's.
 func (s *Server) watchOp(c *Conn, path string, typ wire.WatcherType, remove bool) bool {
 	op := s.watches.Data.Has
 	opChild := s.watches.Child.Has
@@ -291,9 +295,9 @@ func (s *Server) watchOp(c *Conn, path string, typ wire.WatcherType, remove bool
 	found := false
 	switch typ {
 	case wire.WatcherChildren:
-		found = opChild(path, c, modeStandard)
+		found = opChild(path, c, modeStandard|modePersist)
 	case wire.WatcherData:
-		found = op(path, c, modeStandard)
+		found = op(path, c, modeStandard|modePersist|modeRecursive)
 	case wire.WatcherAny:
 		a := op(path, c, modeStandard|modePersist|modeRecursive)
 		b := opChild(path, c, modeStandard|modePersist)
@@ -308,8 +312,15 @@ func (s *Server) watchOp(c *Conn, path string, typ wire.WatcherType, remove bool
 	return found
 }
 
-// multiRead answers each read op on its own, errors per op.
-func (s *Server) multiRead(c *Conn, m *wire.MultiRequest, auth []jute.Id) jute.Record {
+// multiRead answers each read op on its own, errors per op. A write op in
+// it makes the whole request malformed, as ZooKeeper's "mixing different
+// kind of ops" check does.
+func (s *Server) multiRead(c *Conn, m *wire.MultiRequest, auth []jute.Id) (jute.Record, wire.Error) {
+	for _, op := range m.Ops {
+		if op.Type != wire.OpGetData && op.Type != wire.OpGetChildren {
+			return nil, wire.ErrMarshallingError
+		}
+	}
 	resp := &wire.MultiResponse{Results: make([]wire.MultiResult, 0, len(m.Ops))}
 	for _, op := range m.Ops {
 		var rec jute.Record
@@ -331,7 +342,7 @@ func (s *Server) multiRead(c *Conn, m *wire.MultiRequest, auth []jute.Id) jute.R
 			if r.Watch {
 				s.watches.Data.Add(r.Path, c, modeStandard)
 			}
-			rec = &jute.GetDataResponse{Data: n.Data, Stat: n.ClientStat()}
+			rec = &jute.GetDataResponse{Data: n.Data, Stat: s.tree.ClientStat(n)}
 		default:
 			err = wire.ErrBadArguments
 		}
@@ -341,5 +352,5 @@ func (s *Server) multiRead(c *Conn, m *wire.MultiRequest, auth []jute.Id) jute.R
 			resp.Results = append(resp.Results, wire.MultiResult{Type: op.Type, Record: rec})
 		}
 	}
-	return resp
+	return resp, wire.ErrOK
 }

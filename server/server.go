@@ -15,6 +15,7 @@ import (
 	"github.com/panjf2000/gnet/v2"
 	"github.com/rs/zerolog"
 
+	"zkd/persistence"
 	"zkd/server/tree"
 )
 
@@ -36,6 +37,8 @@ type Server struct {
 	auth     *Auth
 	proc     *processor
 	rep      Replicator
+	store    *persistence.Store // nil: in memory only
+	snaps    *snapshotter
 	front    *frontend
 	stats    serverStats
 	lastZxid atomic.Int64
@@ -56,8 +59,8 @@ type Server struct {
 type Options struct {
 	// Tree is the restored database; nil starts an empty one.
 	Tree *tree.DataTree
-	// Log makes txns durable; nil keeps them in memory only.
-	Log TxnLog
+	// Store holds the data directories; nil keeps everything in memory.
+	Store *persistence.Store
 }
 
 // New builds a server from a config.
@@ -94,11 +97,13 @@ func New(cfg *Config, log zerolog.Logger, opts Options) (*Server, error) {
 	for id, to := range s.tree.Sessions {
 		s.sessions.Add(id, to)
 	}
-	txnLog := opts.Log
-	if txnLog == nil {
-		txnLog = MemoryLog{}
+	var txnLog TxnLog = MemoryLog{}
+	if opts.Store != nil {
+		s.store = opts.Store
+		txnLog = opts.Store.Log()
+		s.snaps = newSnapshotter(s, opts.Store)
 	}
-	s.rep = newStandalone(txnLog, log, s.fail)
+	s.rep = newStandalone(txnLog, s.snaps, log, s.fail)
 	s.proc = newProcessor(s, s.tree.LastProcessedZxid)
 	s.stats.reset()
 	return s, nil
@@ -129,6 +134,11 @@ func (s *Server) Run(ctx context.Context) error {
 		s.proc.run(ctx)
 		close(procDone)
 	}()
+	purgeStop := make(chan struct{})
+	defer close(purgeStop)
+	if s.store != nil {
+		go s.purger(purgeStop)
+	}
 	s.front = &frontend{srv: s, perIP: make(map[string]int), started: make(chan struct{})}
 	addr := s.cfg.ClientAddr()
 	runErr := make(chan error, 1)
@@ -163,6 +173,12 @@ func (s *Server) Run(ctx context.Context) error {
 	cancel()
 	<-procDone
 	_ = s.rep.Close()
+	s.snaps.wait()
+	if s.store != nil {
+		if cerr := s.store.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}

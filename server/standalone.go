@@ -29,9 +29,11 @@ func (MemoryLog) Close() error           { return nil }
 // batches grow while an fsync is in progress.
 type standalone struct {
 	log       TxnLog
+	snaps     *snapshotter
 	in        *requestQueue
 	out       chan []*Request
 	done      chan struct{}
+	stopped   chan struct{}
 	closeOnce sync.Once
 	logger    zerolog.Logger
 	// onError is called when the log cannot be written: committed data
@@ -39,10 +41,10 @@ type standalone struct {
 	onError func(error)
 }
 
-func newStandalone(log TxnLog, logger zerolog.Logger, onError func(error)) *standalone {
+func newStandalone(log TxnLog, snaps *snapshotter, logger zerolog.Logger, onError func(error)) *standalone {
 	st := &standalone{
-		log: log, in: newRequestQueue(), out: make(chan []*Request, 16),
-		done: make(chan struct{}), logger: logger, onError: onError,
+		log: log, snaps: snaps, in: newRequestQueue(), out: make(chan []*Request, 16),
+		done: make(chan struct{}), stopped: make(chan struct{}), logger: logger, onError: onError,
 	}
 	go st.run()
 	return st
@@ -52,6 +54,7 @@ func (st *standalone) Propose(batch []*Request)     { st.in.push(batch...) }
 func (st *standalone) Committed() <-chan []*Request { return st.out }
 
 func (st *standalone) run() {
+	defer close(st.stopped)
 	for {
 		select {
 		case <-st.done:
@@ -63,15 +66,20 @@ func (st *standalone) run() {
 			continue
 		}
 		var err error
+		n := 0
 		for _, r := range batch {
 			if r.txn != nil {
 				if err = st.log.Append(r.txn); err != nil {
 					break
 				}
+				n++
 			}
 		}
 		if err == nil {
 			err = st.log.Commit()
+		}
+		if err == nil && n > 0 {
+			st.snaps.appended(n)
 		}
 		if err != nil {
 			st.logger.Error().Err(err).Msg("cannot write the txn log; stopping")
@@ -86,7 +94,10 @@ func (st *standalone) run() {
 	}
 }
 
+// Close stops the log writer goroutine and waits for it, so the log can
+// be closed safely after.
 func (st *standalone) Close() error {
 	st.closeOnce.Do(func() { close(st.done) })
+	<-st.stopped
 	return nil
 }

@@ -22,16 +22,27 @@ import (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stderr))
+	args := os.Args[1:]
+	if len(args) > 0 {
+		if tool, ok := subcommand(args[0]); ok {
+			os.Exit(tool(args[1:], os.Stdout, os.Stderr))
+		}
+	}
+	os.Exit(run(args, os.Stderr))
 }
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `usage: zkd [start-foreground] [-Dname=value ...] [zoo.cfg]
+       zkd snapshot-dump <snapshot file> [--json]
+       zkd log-dump <txn log file>
+       zkd verify <dataDir> [dataLogDir]
+       zkd purge <dataDir> [dataLogDir] -n <count>
 
 Starts a ZooKeeper-compatible server. Without zoo.cfg it serves standalone
 on 127.0.0.1:2181 with data under ./data. -D flags and SERVER_JVMFLAGS set
 the ZooKeeper system properties zkd supports (jute.maxbuffer,
-zookeeper.extendedTypesEnabled, ...).
+zookeeper.extendedTypesEnabled, ...). The other commands inspect and
+maintain ZooKeeper data directories.
 `)
 }
 

@@ -40,9 +40,6 @@ func subcommand(name string) (func(args []string, stdout, stderr io.Writer) int,
 	return f, ok
 }
 
-// main.go wires subcommand in; until then this keeps it referenced.
-var _ = subcommand
-
 // parseTool parses flags that may come before or after the positional
 // arguments, as the Java tools accept them.
 func parseTool(fs *flag.FlagSet, args []string) ([]string, error) {

@@ -19,6 +19,9 @@ type Snapshot struct {
 	Digest    int64
 	sessions  map[int64]int32
 	acls      map[int64][]jute.ACL
+	// maxACL is the highest ACL id allocated when the snapshot began; ids
+	// are never reused, so a higher one is an ACL set since.
+	maxACL int64
 }
 
 // BeginSnapshot pins what the stream needs from this moment: the session
@@ -31,6 +34,7 @@ func (t *DataTree) BeginSnapshot() *Snapshot {
 		Digest:    t.Digest(),
 		sessions:  make(map[int64]int32, len(t.Sessions)),
 		acls:      make(map[int64][]jute.ACL, len(t.ACLs.byID)),
+		maxACL:    t.ACLs.nextID - 1,
 	}
 	for k, v := range t.Sessions {
 		s.sessions[k] = v
@@ -92,7 +96,7 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 				continue // deleted since; the log replay agrees
 			}
 			acl := n.ACL
-			if _, ok := s.acls[acl]; !ok && acl != OpenACLUnsafeID {
+			if acl > s.maxACL {
 				if n.Stat.Czxid > s.StartZxid {
 					continue // created since: replay creates it and its subtree
 				}

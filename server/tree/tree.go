@@ -54,26 +54,42 @@ func (n *Node) HasChild(name string) bool {
 	return ok
 }
 
-// CopyStat fills a client Stat.
-func (n *Node) CopyStat(s *jute.Stat) {
+// CopyStat fills the client Stat of n (DataNode.copyStat). The stored
+// cversion counts creates; clients see changes, creates plus deletes,
+// which is twice the creates less the children still there.
+func (t *DataTree) CopyStat(n *Node, s *jute.Stat) {
 	s.Czxid = n.Stat.Czxid
 	s.Mzxid = n.Stat.Mzxid
 	s.Ctime = n.Stat.Ctime
 	s.Mtime = n.Stat.Mtime
 	s.Version = n.Stat.Version
-	s.Cversion = n.Stat.Cversion
+	s.Cversion = ClientCversion(n.Stat.Cversion, len(n.children))
 	s.Aversion = n.Stat.Aversion
-	s.EphemeralOwner = n.Stat.EphemeralOwner
+	s.EphemeralOwner = t.ClientOwner(n.Stat.EphemeralOwner)
 	s.DataLength = int32(len(n.Data))
 	s.NumChildren = int32(len(n.children))
 	s.Pzxid = n.Stat.Pzxid
 }
 
-// ClientStat returns the client Stat.
-func (n *Node) ClientStat() jute.Stat {
+// ClientStat returns the client Stat of n.
+func (t *DataTree) ClientStat(n *Node) jute.Stat {
 	var s jute.Stat
-	n.CopyStat(&s)
+	t.CopyStat(n, &s)
 	return s
+}
+
+// ClientCversion turns a stored cversion (creates) into the one clients
+// see (creates and deletes).
+func ClientCversion(stored int32, children int) int32 { return stored*2 - int32(children) }
+
+// ClientOwner is the ephemeralOwner clients see: the session of an
+// ephemeral node, 0 for every other kind (containers and TTL nodes keep
+// their marker only on disk), as DataNode.getClientEphemeralOwner.
+func (t *DataTree) ClientOwner(owner int64) int64 {
+	if t.OwnerType(owner) != EphemeralNormal {
+		return 0
+	}
+	return owner
 }
 
 func (n *Node) addChild(name string) {
@@ -138,12 +154,14 @@ type DataTree struct {
 // /zookeeper/config, as a fresh ZooKeeper database.
 func New() *DataTree {
 	t := newEmpty()
-	t.putNode("/", &Node{ACL: OpenACLUnsafeID})
-	t.putNode(ZookeeperPath, &Node{ACL: OpenACLUnsafeID})
+	// ZooKeeper's system nodes hold empty (not null) data, and the config
+	// node's ACL is set once with version -1 (DataTree.addConfigNode).
+	t.putNode("/", &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
+	t.putNode(ZookeeperPath, &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
 	t.nodes["/"].addChild("zookeeper")
-	t.putNode(QuotaPath, &Node{ACL: OpenACLUnsafeID})
+	t.putNode(QuotaPath, &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
 	t.nodes[ZookeeperPath].addChild("quota")
-	t.putNode(ConfigPath, &Node{ACL: t.ACLs.Convert(ReadACLUnsafe)})
+	t.putNode(ConfigPath, &Node{Data: []byte{}, ACL: t.ACLs.Convert(ReadACLUnsafe), Stat: jute.StatPersisted{Aversion: -1}})
 	t.nodes[ZookeeperPath].addChild("config")
 	return t
 }
@@ -177,12 +195,23 @@ func (t *DataTree) postChange(path string, n *Node) {
 // Digest is the tree digest (digest version 2).
 func (t *DataTree) Digest() int64 { return int64(t.digest) }
 
-// Node returns the node at path, or nil.
-func (t *DataTree) Node(path string) *Node { return t.nodes[path] }
+// Node returns the node at path, or nil. "" is the root too, as in
+// ZooKeeper's node map.
+func (t *DataTree) Node(path string) *Node {
+	if path == "" {
+		path = "/"
+	}
+	return t.nodes[path]
+}
 
 // NodeBytes looks a node up by a path held in a byte slice, without
 // allocating.
-func (t *DataTree) NodeBytes(path []byte) *Node { return t.nodes[string(path)] }
+func (t *DataTree) NodeBytes(path []byte) *Node {
+	if len(path) == 0 {
+		return t.nodes["/"]
+	}
+	return t.nodes[string(path)]
+}
 
 // NodeCount is the number of znodes, the root and system nodes included.
 func (t *DataTree) NodeCount() int { return len(t.nodes) }

@@ -56,7 +56,7 @@ func (t *DataTree) processTxn(h *jute.TxnHeader, rec jute.Record, sub bool) Resu
 		r.Path = s.Path
 		var n *Node
 		if n, err = t.SetData(s.Path, s.Data, s.Version, h.Zxid, h.Time); err == nil {
-			n.CopyStat(&r.Stat)
+			t.CopyStat(n, &r.Stat)
 			r.HasStat = true
 		}
 	case wire.OpSetACL:
@@ -64,7 +64,7 @@ func (t *DataTree) processTxn(h *jute.TxnHeader, rec jute.Record, sub bool) Resu
 		r.Path = s.Path
 		var n *Node
 		if n, err = t.SetACL(s.Path, s.ACL, s.Version); err == nil {
-			n.CopyStat(&r.Stat)
+			t.CopyStat(n, &r.Stat)
 			r.HasStat = true
 		}
 	case wire.OpCreateSession:
@@ -109,7 +109,7 @@ func (t *DataTree) create(r *Result, path string, data []byte, acl []jute.ACL, o
 	if err != nil {
 		return err
 	}
-	n.CopyStat(&r.Stat)
+	t.CopyStat(n, &r.Stat)
 	r.HasStat = true
 	return nil
 }
