@@ -1,10 +1,3 @@
-// Package persistence stores a ZooKeeper database on disk in Apache
-// ZooKeeper's own formats, so zkd and ZooKeeper 3.8 can take turns on one
-// dataDir: txn logs (FileTxnLog: log.<hex zxid>), fuzzy snapshots
-// (FileSnap: snapshot.<hex zxid>[.gz|.snappy]), restore (FileTxnSnapLog:
-// newest valid snapshot + log replay) and purging (PurgeTxnLog).
-//
-// Everything lives under <dir>/version-2, as ZooKeeper keeps it.
 package persistence
 
 import (

@@ -24,6 +24,16 @@ const DefaultPreAllocSize int64 = 64 << 20
 // recordEnd closes every log record ('B').
 const recordEnd = 'B'
 
+// TxnLog is where a server makes txns durable; it is the server's seam
+// (server.TxnLog), repeated here so this package need not import it.
+type TxnLog interface {
+	Append(t *wire.Txn) error
+	Commit() error
+	Close() error
+}
+
+var _ TxnLog = (*TxnLogWriter)(nil)
+
 // ErrLogClosed is returned by a TxnLogWriter after Close.
 var ErrLogClosed = errors.New("persistence: txn log closed")
 

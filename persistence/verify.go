@@ -65,7 +65,6 @@ type logSummary struct {
 	count        int
 	tornAt       int64 // offset of a torn tail, -1 when none
 	corrupt      bool
-	tornReasonOK bool
 }
 
 // Verify checks a data directory without changing it: every log record's
