@@ -59,12 +59,12 @@ func (r *VerifyReport) add(sev Severity, file, format string, args ...any) {
 
 // logSummary is what verification learns about one log file.
 type logSummary struct {
-	path         string
-	nameZxid     int64
-	first, last  int64 // zxids of its first and last txn; 0 when empty
-	count        int
-	tornAt       int64 // offset of a torn tail, -1 when none
-	corrupt      bool
+	path        string
+	nameZxid    int64
+	first, last int64 // zxids of its first and last txn; 0 when empty
+	count       int
+	tornAt      int64 // offset of a torn tail, -1 when none
+	corrupt     bool
 }
 
 // Verify checks a data directory without changing it: every log record's
