@@ -8,6 +8,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
 
 	"zkd/jute"
 	"zkd/wire"
@@ -506,5 +509,64 @@ func TestAppendDoesNotAllocate(t *testing.T) {
 	})
 	if allocs > 0 {
 		t.Fatalf("Append allocates %.1f times per txn", allocs)
+	}
+}
+
+func TestSlowFsyncIsLogged(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewTxnLogWriter(t.TempDir(), 0, LogWriterOptions{ForceSync: true, FsyncWarn: time.Nanosecond, PreAllocSize: 4096, Log: zerolog.New(&buf)})
+	defer w.Close()
+	writeTxns(t, w, []*wire.Txn{newGen(1).next()})
+	if !strings.Contains(buf.String(), "fsync-ing the write ahead log") || !strings.Contains(buf.String(), `"level":"warn"`) {
+		t.Fatalf("no warning logged: %s", buf.String())
+	}
+	if st := w.Stats(); st.Fsyncs != 1 || st.FsyncThresholdExceeded != 1 || st.LastFsync <= 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestStoreTruncateThenAppend(t *testing.T) {
+	o := testOptions(t)
+	o.PreAllocSize = 64 << 10
+	st, _ := Open(o)
+	if _, err := st.Restore(); err != nil {
+		t.Fatal(err)
+	}
+	g := newGen(14)
+	var txns []*wire.Txn
+	for i := 0; i < 30; i++ {
+		txns = append(txns, g.next())
+	}
+	writeTxns(t, st.Log(), txns[:20])
+	st.Log().Roll()
+	writeTxns(t, st.Log(), txns[20:])
+	// A leader says: truncate to zxid 12, then sends a different future.
+	if err := st.Truncate(12); err != nil {
+		t.Fatal(err)
+	}
+	if last, _ := st.LastLoggedZxid(); last != 12 {
+		t.Fatalf("last logged %d", last)
+	}
+	want := newGen(14)
+	for i := 0; i < 12; i++ {
+		want.next()
+	}
+	want.rnd.Seed(99) // a different continuation
+	var more []*wire.Txn
+	for i := 0; i < 5; i++ {
+		more = append(more, want.next())
+	}
+	writeTxns(t, st.Log(), more)
+	st.Close()
+	st2, _ := Open(o)
+	tr, err := st2.Restore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := diffTrees(tr, want.t); d != "" {
+		t.Fatal(d)
+	}
+	if names := logFileNames(t, st2.LogDir()); !reflect.DeepEqual(names, []string{"log.1", "log.d"}) {
+		t.Fatalf("files %v", names)
 	}
 }
