@@ -115,7 +115,10 @@ type LogTxn struct {
 type FlushLog struct{}
 
 // TakeSnapshot writes a snapshot of the database before the next action.
-type TakeSnapshot struct{}
+// After a SNAP sync (Replace) the txn log before it may hold txns the
+// leader's history does not: the driver then drops the old log files, so
+// neither a restart nor a DIFF served from this log can bring them back.
+type TakeSnapshot struct{ Replace bool }
 
 // Serve: the learner is up to date and serves clients.
 type Serve struct{ Epoch int64 }

@@ -46,6 +46,7 @@ type Learner struct {
 	lastLogged int64
 	newEpoch   int64
 	snapNeeded bool
+	gotSnap    bool
 	toLog      bool // writeToTxnLog: keep txns for the log instead of applying them
 	pending    []pendingTxn
 	proposals  map[int64][]byte // logged or logging, not committed (broadcast)
@@ -141,6 +142,7 @@ func (l *Learner) syncMode(p *jute.QuorumPacket) {
 		l.snapNeeded = false
 	case PacketSnap:
 		l.snapNeeded = true
+		l.gotSnap = true
 		l.out = append(l.out, InstallSnapshot{Zxid: p.Zxid})
 	case PacketTrunc:
 		l.snapNeeded = true
@@ -205,7 +207,7 @@ func (l *Learner) syncing(p *jute.QuorumPacket) {
 		}
 		l.out = append(l.out, FlushLog{})
 		if l.snapNeeded {
-			l.out = append(l.out, TakeSnapshot{})
+			l.out = append(l.out, TakeSnapshot{Replace: l.gotSnap})
 		}
 		l.currentEp = l.newEpoch
 		l.out = append(l.out, PersistCurrentEpoch{Epoch: l.newEpoch})

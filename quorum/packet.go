@@ -51,8 +51,8 @@ func PacketName(t int32) string {
 
 // Zxid helpers: epoch in the high 32 bits, counter in the low.
 func MakeZxid(epoch, counter int64) int64 { return epoch<<32 | counter&0xffffffff }
-func EpochOf(zxid int64) int64           { return int64(uint64(zxid) >> 32) }
-func CounterOf(zxid int64) int64         { return zxid & 0xffffffff }
+func EpochOf(zxid int64) int64            { return int64(uint64(zxid) >> 32) }
+func CounterOf(zxid int64) int64          { return zxid & 0xffffffff }
 
 // RequestData is the payload of a REQUEST a learner forwards: the
 // client's session, xid and opcode, then the raw request record.

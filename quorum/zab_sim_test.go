@@ -147,6 +147,7 @@ type zabSim struct {
 	follows  []pendingFollow
 	writes   int
 	stats    map[string]int
+	trace    bool // ZAB_SIM_TRACE: log role changes and sync decisions
 }
 
 type electMsg struct {
@@ -173,8 +174,18 @@ func (s *zabSim) reachable(a, b int64) bool {
 
 func (s *zabSim) delay() time.Duration { return time.Duration(1+s.rng.Intn(20)) * time.Millisecond }
 
+func lastOf(ts []simTxn) int64 {
+	if len(ts) == 0 {
+		return 0
+	}
+	return ts[len(ts)-1].Zxid
+}
+
 func (s *zabSim) startNode(id int64) {
 	n := s.nodes[id]
+	if s.trace {
+		s.t.Logf("%s node %d starts (log last 0x%x)", s.now.Format("05.000"), id, lastOf(n.log))
+	}
 	n.up = true
 	n.load()
 	n.peer = NewPeer(PeerConfig{
@@ -187,6 +198,9 @@ func (s *zabSim) startNode(id int64) {
 
 func (s *zabSim) crash(id int64) {
 	n := s.nodes[id]
+	if s.trace {
+		s.t.Logf("%s node %d crashes (log last 0x%x)", s.now.Format("05.000"), id, lastOf(n.log))
+	}
 	n.up = false
 	n.peer = nil
 	for _, c := range s.conns {
@@ -237,6 +251,18 @@ func (s *zabSim) learnerConn(id int64) *simConn {
 }
 
 func (s *zabSim) act(n *simNode, a Action) {
+	if s.trace {
+		switch a := a.(type) {
+		case SendPacket:
+			switch a.P.Type {
+			case PacketDiff, PacketTrunc, PacketNewLeader, PacketUpToDate, PacketFollowerInfo, PacketAckEpoch, PacketLeaderInfo:
+				s.t.Logf("%s node %d (%v) sends %s 0x%x to %d", s.now.Format("05.000"), n.id, n.peer.State(), PacketName(a.P.Type), a.P.Zxid, a.To)
+			}
+		case ElectionSend, Commit, LogTxn, ApplyTxn, ReplyPing, FlushLog, Serve:
+		default:
+			s.t.Logf("%s node %d (%v) %T %+v last=0x%x", s.now.Format("05.000"), n.id, n.peer.State(), a, a, n.LastZxid())
+		}
+	}
 	switch a := a.(type) {
 	case ElectionSend:
 		if s.rng.Float64() < s.loss {
@@ -360,6 +386,9 @@ func (s *zabSim) act(n *simNode, a Action) {
 	case FlushLog, Serve, SyncDone, RevalidateResult, TouchSessions, Revalidate, ForwardedRequest, Failed:
 	case TakeSnapshot:
 		n.base = append([]simTxn(nil), n.db...)
+		if a.Replace {
+			n.log = nil
+		}
 	case ReplyPing:
 		if c := s.learnerConn(n.id); c != nil {
 			c.toLeader = append(c.toLeader, simMsg{at: s.now.Add(s.delay()), p: jute.QuorumPacket{Type: PacketPing, Zxid: a.Zxid}})
@@ -488,7 +517,7 @@ func runZabSim(t *testing.T, seed int64, size int, stats map[string]int) {
 	v := NewVerifier(members(size), 0)
 	s := &zabSim{t: t, seed: seed, rng: rng, now: time.Unix(1000, 0), v: v,
 		nodes: map[int64]*simNode{}, conns: map[LearnerID]*simConn{}, cut: map[[2]int64]bool{},
-		acked: map[int64]string{}, leaders: map[int64]int64{}, stats: stats}
+		acked: map[int64]string{}, leaders: map[int64]int64{}, stats: stats, trace: os.Getenv("ZAB_SIM_TRACE") != ""}
 	for _, id := range v.IDs() {
 		s.nodes[id] = &simNode{id: id}
 	}
