@@ -60,9 +60,6 @@ func TestNewTree(t *testing.T) {
 // -1, so its aversion is -1. Checked against 3.8.0's snapshot.0 and its
 // getData reply (wire/testdata/golden/zk38/getData-empty.bin).
 func TestNewTreeMatchesZooKeeper(t *testing.T) {
-	skipBug(t, "server/tree/tree.go New: system nodes have Data nil (ZooKeeper: empty, so getData(\"/\") "+
-		"returns len 0, zkd returns null -1) and /zookeeper/config has aversion 0 (ZooKeeper: -1); "+
-		"use Data: []byte{} for the four nodes and Stat.Aversion = -1 for /zookeeper/config")
 	tr := New()
 	for _, p := range []string{"/", ZookeeperPath, QuotaPath, ConfigPath} {
 		if d := tr.Node(p).Data; d == nil {
