@@ -69,6 +69,11 @@ type Peer struct {
 	learner *Learner
 	state   ServerState
 	out     []Action
+	// lookAt is set when a role ended: the next round of the election
+	// starts on the next Ready, once the driver has performed StopRole
+	// (which may bring logged txns into the database, changing the
+	// history this server votes with).
+	lookAt time.Time
 }
 
 // NewPeer builds a peer; call Start to begin.
@@ -107,9 +112,22 @@ func (p *Peer) look(now time.Time) {
 
 // Ready returns the actions to perform, in order, and clears them.
 func (p *Peer) Ready() []Action {
+	if len(p.out) == 0 && !p.lookAt.IsZero() {
+		now := p.lookAt
+		p.lookAt = time.Time{}
+		p.look(now)
+	}
 	out := p.out
 	p.out = nil
 	return out
+}
+
+// stopRole ends the role; the election restarts on the next Ready.
+func (p *Peer) stopRole(now time.Time, reason string) {
+	p.out = append(p.out, StopRole{Reason: reason})
+	p.state = Looking
+	p.leader, p.learner = nil, nil
+	p.lookAt = now
 }
 
 func (p *Peer) pumpElection(now time.Time) {
@@ -153,8 +171,8 @@ func (p *Peer) pumpRole(now time.Time) {
 		case Serve:
 			p.elect.UpdateEpoch(a.Epoch)
 		case Failed:
-			p.out = append(p.out, a, StopRole{Reason: a.Reason})
-			p.look(now)
+			p.out = append(p.out, a)
+			p.stopRole(now, a.Reason)
 			return
 		}
 		p.out = append(p.out, a)
@@ -189,8 +207,7 @@ func (p *Peer) LeaderLost(now time.Time, reason string) {
 	if p.state != Following && p.state != Observing {
 		return
 	}
-	p.out = append(p.out, StopRole{Reason: reason})
-	p.look(now)
+	p.stopRole(now, reason)
 }
 
 // LeaderPacket handles a packet from the leader.

@@ -74,11 +74,7 @@ func (p *processor) checkContainers() {
 			break
 		}
 		s.log.Info().Str("path", path).Msg("deleting candidate container or expired TTL node")
-		r := &Request{op: wire.OpDeleteContainer, body: &jute.DeleteTxn{Path: path}, inFlight: true, received: time.Now()}
-		p.prepRequest(r)
-		batch = append(batch, r)
+		batch = append(batch, &Request{op: wire.OpDeleteContainer, body: &jute.DeleteTxn{Path: path}, inFlight: true, received: time.Now()})
 	}
-	if len(batch) > 0 {
-		s.rep.Propose(batch)
-	}
+	p.dispatch(batch)
 }

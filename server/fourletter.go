@@ -109,7 +109,29 @@ func opName(op wire.OpCode) string {
 	return "NA"
 }
 
-func (s *Server) mode() string { return "standalone" }
+func (s *Server) mode() string {
+	switch s.role.Load() {
+	case roleLeader:
+		return "leader"
+	case roleLearner:
+		if s.cfg.PeerType == "observer" || s.isObserver() {
+			return "observer"
+		}
+		return "follower"
+	case roleLooking:
+		return "looking"
+	}
+	return "standalone"
+}
+
+func (s *Server) isObserver() bool {
+	for _, m := range s.cfg.Servers {
+		if m.ID == s.cfg.ServerID {
+			return m.Observer
+		}
+	}
+	return false
+}
 
 func (s *Server) fourLetterWord(b *strings.Builder, cmd string) {
 	if !s.serving.Load() && cmd != "ruok" && cmd != "isro" {

@@ -153,6 +153,10 @@ func (c *Conn) handleConnect(payload []byte) gnet.Action {
 		return gnet.Close
 	}
 	c.oldClient = req.OmitReadOnly
+	if !s.acceptingClients() {
+		s.log.Info().Str("client", c.remote).Msg("closing client connection: this server is not serving (no quorum leader yet)")
+		return gnet.Close
+	}
 	last := s.lastProcessedZxid()
 	if req.LastZxidSeen > last {
 		s.log.Info().Str("client", c.remote).Str("clientZxid", hexID(req.LastZxidSeen)).
@@ -197,7 +201,8 @@ func (c *Conn) handleConnect(payload []byte) gnet.Action {
 }
 
 // reopenSession resumes a session on this connection, or answers with a
-// zero timeout (session expired) and closes.
+// zero timeout (session expired) and closes. A learner first asks the
+// leader whether the session is still valid (REVALIDATE).
 func (c *Conn) reopenSession(id int64, passwd []byte, to int32) gnet.Action {
 	s := c.srv
 	sess := s.sessions.Get(id)
@@ -208,27 +213,54 @@ func (c *Conn) reopenSession(id int64, passwd []byte, to int32) gnet.Action {
 			old.closeAsync()
 		}
 	}
-	valid := sess != nil && bytesEqual(passwd, Password(id)) && s.sessions.Touch(sess)
-	resp := jute.ConnectResponse{OmitReadOnly: c.oldClient, Passwd: make([]byte, 16), ReadOnly: s.readOnly()}
-	if valid {
-		sess.timeout.Store(to)
-		s.sessions.Touch(sess)
-		c.bindSession(sess)
-		resp.TimeOut = to
-		resp.SessionID = id
-		resp.Passwd = Password(id)
-		s.log.Info().Str("client", c.remote).Str("session", hexID(id)).Int32("timeout", to).Msg("session reestablished")
-	} else {
-		s.log.Info().Str("client", c.remote).Str("session", hexID(id)).Msg("invalid session, probably expired")
+	if !bytesEqual(passwd, Password(id)) {
+		s.log.Warn().Str("client", c.remote).Str("session", hexID(id)).Msg("incorrect password for session")
+		c.finishReopen(id, false)
+		return gnet.Close
 	}
-	c.mu.Lock()
-	c.writeConnectResponse(&resp)
-	c.mu.Unlock()
+	c.timeout.Store(to)
+	if s.role.Load() == roleLearner {
+		c.connecting.Store(true) // read nothing more until the leader answers
+		s.proc.submit(&Request{conn: c, sessionID: id, op: opRevalidate, received: time.Now()})
+		return gnet.None
+	}
+	valid := sess != nil && s.sessions.Touch(sess)
+	c.finishReopen(id, valid)
 	if !valid {
 		c.state = stateClosing
 		return gnet.Close
 	}
 	return gnet.None
+}
+
+// finishReopen answers a reconnect: the session resumes here, or the
+// client learns it expired (timeout 0) and the connection closes.
+func (c *Conn) finishReopen(id int64, valid bool) {
+	s := c.srv
+	resp := jute.ConnectResponse{OmitReadOnly: c.oldClient, Passwd: make([]byte, 16), ReadOnly: s.readOnly()}
+	if valid {
+		sess := s.sessions.Get(id)
+		if sess == nil {
+			sess = s.sessions.Add(id, c.timeout.Load())
+		}
+		sess.timeout.Store(c.timeout.Load())
+		s.sessions.Touch(sess)
+		c.bindSession(sess)
+		resp.TimeOut = c.timeout.Load()
+		resp.SessionID = id
+		resp.Passwd = Password(id)
+		s.log.Info().Str("client", c.remote).Str("session", hexID(id)).Int32("timeout", resp.TimeOut).Msg("session reestablished")
+	} else {
+		s.log.Info().Str("client", c.remote).Str("session", hexID(id)).Msg("invalid session, probably expired")
+	}
+	c.mu.Lock()
+	c.writeConnectResponse(&resp)
+	if !valid {
+		c.closeSoon = true
+	}
+	c.scheduleFlush()
+	c.mu.Unlock()
+	c.connecting.Store(false)
 }
 
 func (c *Conn) bindSession(sess *Session) {

@@ -54,28 +54,74 @@ func (p *processor) run(ctx context.Context) {
 	defer expiry.Stop()
 	containers := time.NewTicker(p.containers.checkInterval)
 	defer containers.Stop()
-	committed := s.rep.Committed()
+	var committed <-chan []*Request
+	var qevents, election <-chan struct{}
+	var ticks <-chan time.Time
+	if s.rep != nil {
+		committed = s.rep.Committed()
+	}
+	if qd := s.qd; qd != nil {
+		qevents, election = qd.events.signal, qd.cnx.Signal()
+		t := time.NewTicker(qd.tick / 4)
+		defer t.Stop()
+		ticks = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-p.in.signal:
-			batch := p.in.drain(nil)
-			for _, r := range batch {
-				p.prepRequest(r)
-			}
-			if len(batch) > 0 {
-				s.rep.Propose(batch)
-			}
+			p.dispatch(p.in.drain(nil))
 		case <-containers.C:
-			p.checkContainers()
+			if p.owner() {
+				p.checkContainers()
+			}
 		case batch := <-committed:
 			p.apply(batch)
 		case <-expiry.C:
-			p.expireSessions()
+			if p.owner() {
+				p.expireSessions()
+			}
 			expiry.Reset(s.sessions.NextExpiry())
+		case <-qevents:
+			s.qd.handleEvents()
+		case <-election:
+			s.qd.handleElection()
+		case <-ticks:
+			s.qd.onTick()
 		}
 	}
+}
+
+// owner reports whether this server expires sessions and reaps
+// containers: a standalone server or an established leader.
+func (p *processor) owner() bool {
+	return p.srv.qd == nil || p.srv.qd.leading()
+}
+
+// dispatch sends requests on their way: a standalone server preps them
+// and hands them to its log; in an ensemble the quorum driver takes them.
+func (p *processor) dispatch(batch []*Request) {
+	if len(batch) == 0 {
+		return
+	}
+	s := p.srv
+	if s.qd == nil {
+		for _, r := range batch {
+			p.prepRequest(r)
+		}
+		s.rep.Propose(batch)
+		return
+	}
+	rest := batch[:0]
+	for _, r := range batch {
+		if r.op == opRevalidate {
+			s.qd.startRevalidation(r.conn, r.sessionID, r.conn.timeout.Load())
+			continue
+		}
+		rest = append(rest, r)
+	}
+	s.qd.submit(rest)
 }
 
 // expireSessions closes sessions whose timeout passed without a touch.
@@ -85,13 +131,9 @@ func (p *processor) expireSessions() {
 	for _, sess := range s.sessions.Expired() {
 		s.log.Info().Str("session", hexID(sess.ID)).Int32("timeout", sess.Timeout()).
 			Msg("expiring session, timeout exceeded")
-		r := &Request{sessionID: sess.ID, op: wire.OpCloseSession, inFlight: true, received: time.Now()}
-		p.prepRequest(r)
-		batch = append(batch, r)
+		batch = append(batch, &Request{sessionID: sess.ID, op: wire.OpCloseSession, inFlight: true, received: time.Now()})
 	}
-	if len(batch) > 0 {
-		s.rep.Propose(batch)
-	}
+	p.dispatch(batch)
 }
 
 // apply applies a committed batch in zxid order and answers each request.

@@ -30,7 +30,15 @@ type Request struct {
 	received time.Time
 	// connect holds the handshake answer for createSession.
 	connect *jute.ConnectResponse
+	// Quorum: the encoded txn a leader proposed, and whether a quorum
+	// committed it.
+	txnData   []byte
+	committed bool
 }
+
+// opRevalidate is an internal op: a learner asks its leader whether a
+// session a client brings back is still valid.
+const opRevalidate wire.OpCode = -1000
 
 // requestQueue is an unbounded multi-producer queue drained in batches by
 // one consumer: producers never block, so an event loop never waits on

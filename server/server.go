@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"zkd/persistence"
+	"zkd/quorum"
 	"zkd/server/tree"
 )
 
@@ -43,7 +44,9 @@ type Server struct {
 	stats    serverStats
 	lastZxid atomic.Int64
 	started  time.Time
-	serving  atomic.Bool
+	serving  atomic.Bool // the client port is up
+	role     atomic.Int32
+	qd       *quorumDriver
 
 	maxBuffer       int
 	digestEnabled   bool
@@ -61,6 +64,8 @@ type Options struct {
 	Tree *tree.DataTree
 	// Store holds the data directories; nil keeps everything in memory.
 	Store *persistence.Store
+	// CommittedLog is the tail of the txns restored, for syncing learners.
+	CommittedLog []quorum.LogEntry
 }
 
 // New builds a server from a config.
@@ -93,7 +98,11 @@ func New(cfg *Config, log zerolog.Logger, opts Options) (*Server, error) {
 	s.watches = newWatches(s.auth.CanRead)
 	s.tree.Watches = s.watches
 	s.lastZxid.Store(s.tree.LastProcessedZxid)
-	s.sessions = NewSessionTracker(1, cfg.TickTime)
+	serverID := int64(1) // standalone servers use 1, as ZooKeeper does
+	if !cfg.Standalone() {
+		serverID = cfg.ServerID
+	}
+	s.sessions = NewSessionTracker(serverID, cfg.TickTime)
 	for id, to := range s.tree.Sessions {
 		s.sessions.Add(id, to)
 	}
@@ -103,9 +112,21 @@ func New(cfg *Config, log zerolog.Logger, opts Options) (*Server, error) {
 		txnLog = opts.Store.Log()
 		s.snaps = newSnapshotter(s, opts.Store)
 	}
-	s.rep = newStandalone(txnLog, s.snaps, log, s.fail)
 	s.proc = newProcessor(s, s.tree.LastProcessedZxid)
 	s.stats.reset()
+	if cfg.Standalone() {
+		s.rep = newStandalone(txnLog, s.snaps, log, s.fail)
+		return s, nil
+	}
+	if s.store == nil {
+		return nil, errors.New("an ensemble member needs a data directory")
+	}
+	s.role.Store(roleLooking)
+	qd, err := newQuorumDriver(s, s.proc, opts.CommittedLog)
+	if err != nil {
+		return nil, err
+	}
+	s.qd = qd
 	return s, nil
 }
 
@@ -121,6 +142,26 @@ func (s *Server) lastProcessedZxid() int64 { return s.lastZxid.Load() }
 
 func (s *Server) readOnly() bool { return false }
 
+// Server roles.
+const (
+	roleStandalone int32 = iota
+	roleLooking          // in an ensemble, without a leader to serve with
+	roleLeader
+	roleLearner
+)
+
+// acceptingClients reports whether client sessions are served: always
+// standalone, and in an ensemble once this server leads or is synced.
+func (s *Server) acceptingClients() bool {
+	switch s.role.Load() {
+	case roleStandalone:
+		return true
+	case roleLeader, roleLearner:
+		return s.qd.serving.Load()
+	}
+	return false
+}
+
 // Run serves until ctx is cancelled or a fatal error happens.
 func (s *Server) Run(ctx context.Context) error {
 	if err := os.MkdirAll(filepath.Clean(s.cfg.DataDir), 0o755); err != nil {
@@ -129,6 +170,11 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.started = time.Now()
+	if s.qd != nil {
+		if err := s.qd.start(); err != nil {
+			return err
+		}
+	}
 	procDone := make(chan struct{})
 	go func() {
 		s.proc.run(ctx)
@@ -158,6 +204,9 @@ func (s *Server) Run(ctx context.Context) error {
 	case err := <-runErr:
 		cancel()
 		<-procDone
+		if s.qd != nil {
+			s.qd.stop()
+		}
 		return fmt.Errorf("client port %s: %w", addr, err)
 	}
 	var err error
@@ -172,7 +221,12 @@ func (s *Server) Run(ctx context.Context) error {
 	stopCancel()
 	cancel()
 	<-procDone
-	_ = s.rep.Close()
+	if s.rep != nil {
+		_ = s.rep.Close()
+	}
+	if s.qd != nil {
+		s.qd.stop()
+	}
 	s.snaps.wait()
 	if s.store != nil {
 		if cerr := s.store.Close(); cerr != nil && err == nil {

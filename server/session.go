@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"zkd/quorum"
 )
 
 // superSecret is XORed into the session id to seed the password generator.
@@ -32,6 +34,12 @@ type SessionTracker struct {
 	tick     int64
 	nextID   atomic.Int64
 	epoch    time.Time
+
+	// A learner reports the sessions it saw traffic for in each PING
+	// reply; the leader expires sessions for the whole ensemble.
+	recordTouches atomic.Bool
+	touchMu       sync.Mutex
+	touched       map[int64]int32
 }
 
 // NewSessionTracker starts session ids as ZooKeeper does for serverID.
@@ -104,7 +112,43 @@ func (t *SessionTracker) Touch(s *Session) bool {
 	if s.expireAt.Load() < exp {
 		s.expireAt.Store(exp)
 	}
+	if t.recordTouches.Load() {
+		t.touchMu.Lock()
+		if t.touched == nil {
+			t.touched = make(map[int64]int32)
+		}
+		t.touched[s.ID] = s.timeout.Load()
+		t.touchMu.Unlock()
+	}
 	return true
+}
+
+// DrainTouches returns the sessions touched since the last call (the
+// touch table of a learner's PING reply).
+func (t *SessionTracker) DrainTouches() []quorum.Touch {
+	t.touchMu.Lock()
+	defer t.touchMu.Unlock()
+	out := make([]quorum.Touch, 0, len(t.touched))
+	for id, to := range t.touched {
+		out = append(out, quorum.Touch{SessionID: id, Timeout: to})
+	}
+	clear(t.touched)
+	return out
+}
+
+// Reset makes the tracker hold exactly the given sessions (after a
+// database is replaced), keeping the objects of those it already had.
+func (t *SessionTracker) Reset(sessions map[int64]int32) {
+	t.mu.Lock()
+	for id := range t.sessions {
+		if _, ok := sessions[id]; !ok {
+			delete(t.sessions, id)
+		}
+	}
+	t.mu.Unlock()
+	for id, to := range sessions {
+		t.Add(id, to)
+	}
 }
 
 // Remove forgets a session.

@@ -9,13 +9,15 @@ import (
 // Start builds and runs the server a config describes until ctx ends.
 func Start(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 	if !cfg.Standalone() {
-		log.Warn().Int("servers", len(cfg.Servers)).Msg("ensemble configuration: quorum mode is not implemented yet; serving standalone")
+		log = log.With().Int64("sid", cfg.ServerID).Logger()
+		log.Info().Int("servers", len(cfg.Servers)).Msg("starting as a member of an ensemble")
 	}
-	store, t, err := openStore(cfg, log)
+	add, committed := committedLogHook(int(cfg.PropInt("zookeeper.commitLogCount", 500)))
+	store, t, err := openStore(cfg, log, add)
 	if err != nil {
 		return err
 	}
-	s, err := New(cfg, log, Options{Tree: t, Store: store})
+	s, err := New(cfg, log, Options{Tree: t, Store: store, CommittedLog: committed()})
 	if err != nil {
 		store.Close()
 		return err

@@ -10,13 +10,15 @@ import (
 
 	"zkd/persistence"
 	"zkd/server/tree"
+	"zkd/wire"
 )
 
 // openStore opens the data directories and restores the database from
 // the newest valid snapshot and the txn logs after it.
-func openStore(cfg *Config, log zerolog.Logger) (*persistence.Store, *tree.DataTree, error) {
+func openStore(cfg *Config, log zerolog.Logger, onTxn func(*wire.Txn)) (*persistence.Store, *tree.DataTree, error) {
 	o := persistence.OptionsFromProps(cfg.DataDir, cfg.DataLogDir, cfg.Prop)
 	o.Log = log
+	o.OnTxnLoaded = onTxn
 	store, err := persistence.Open(o)
 	if err != nil {
 		return nil, nil, err
