@@ -134,9 +134,13 @@ func (s *Server) isObserver() bool {
 }
 
 func (s *Server) fourLetterWord(b *strings.Builder, cmd string) {
-	if !s.serving.Load() && cmd != "ruok" && cmd != "isro" {
-		b.WriteString("This ZooKeeper instance is not currently serving requests\n")
-		return
+	switch cmd {
+	case "ruok", "isro", "envi", "gtmk", "stmk", "crst", "srst":
+	default:
+		if !s.serving.Load() || !s.acceptingClients() {
+			b.WriteString("This ZooKeeper instance is not currently serving requests\n")
+			return
+		}
 	}
 	switch cmd {
 	case "ruok":
