@@ -73,6 +73,6 @@ func runChurn(ctx context.Context, env *Env, p Params) (*Result, error) {
 	res.OpsPerSec = round3(float64(res.Ops) / p.Duration.Seconds())
 	res.Latency = h.Summary()
 	res.ServerCPU, res.ClientCPU, res.ServerRSSMiB = round3(srv), round3(cli), mib(rss)
-	res.OtherCPU = round3(meter.Other())
+	res.OtherCPU, res.OtherWriteMiBps = round3(meter.Other()), round3(meter.OtherWriteMiBps())
 	return res, ctx.Err()
 }

@@ -98,7 +98,7 @@ func runIdle(ctx context.Context, env *Env, p Params) (*Result, error) {
 		res.FirstError = "close: " + err.Error()
 	}
 	res.ServerCPU, res.ClientCPU, res.ServerRSSMiB = round3(srv), round3(cli), mib(rss)
-	res.OtherCPU = round3(meter.Other())
+	res.OtherCPU, res.OtherWriteMiBps = round3(meter.Other()), round3(meter.OtherWriteMiBps())
 	res.extra("idle_server_cpu_pct", 100*srv)
 	res.extra("pings_per_sec", float64(pings)/p.IdleFor.Seconds())
 	if env.PID > 0 {

@@ -107,21 +107,67 @@ func MachineCPU() time.Duration {
 	return time.Duration(busy) * time.Second / clockTick
 }
 
+// DiskWritten is the bytes written to all block devices, from
+// /proc/diskstats (whole disks only: partitions would count twice).
+func DiskWritten() int64 {
+	b, err := os.ReadFile("/proc/diskstats")
+	if err != nil {
+		return 0
+	}
+	var total int64
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 10 || strings.HasPrefix(f[2], "loop") || strings.HasPrefix(f[2], "ram") || strings.HasPrefix(f[2], "zram") {
+			continue
+		}
+		// Whole disks are listed in /sys/block; partitions are not.
+		if _, err := os.Stat("/sys/block/" + f[2]); err != nil {
+			continue
+		}
+		sectors, _ := strconv.ParseInt(f[9], 10, 64)
+		total += sectors * 512
+	}
+	return total
+}
+
+// procWritten is what a process caused to be written to storage, from
+// /proc/<pid>/io.
+func procWritten(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "write_bytes:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
 // CPUMeter measures the CPU used by the server, by the client and by
 // everything else on the machine over a window, as a fraction of one core
-// (1.0 = one core busy all the time). The last one tells whether another
-// process competed with the benchmark.
+// (1.0 = one core busy all the time), and what the other processes wrote
+// to disk. The last two tell whether a neighbour competed with the
+// benchmark: for the cores, or for the disk every fsync waits on.
 type CPUMeter struct {
 	pid              int
 	t0               time.Time
 	srv0, cli0, all0 time.Duration
+	disk0, own0      int64
 	ok               bool
 	other            float64
+	otherWrite       float64
 }
 
 // StartCPU starts a measurement; pid 0 measures only the client.
 func StartCPU(pid int) *CPUMeter {
-	m := &CPUMeter{pid: pid, t0: time.Now(), cli0: SelfCPU(), all0: MachineCPU()}
+	m := &CPUMeter{pid: pid, t0: time.Now(), cli0: SelfCPU(), all0: MachineCPU(),
+		disk0: DiskWritten(), own0: procWritten(os.Getpid())}
+	if pid > 0 {
+		m.own0 += procWritten(pid)
+	}
 	if pid > 0 {
 		if s, err := SampleProc(pid); err == nil {
 			m.srv0, m.ok = s.CPU, true
@@ -146,8 +192,17 @@ func (m *CPUMeter) Stop() (server, client float64, rss int64) {
 		}
 	}
 	m.other = max(0, all-server-client)
+	own := procWritten(os.Getpid())
+	if m.pid > 0 {
+		own += procWritten(m.pid)
+	}
+	m.otherWrite = max(0, float64(DiskWritten()-m.disk0-(own-m.own0))/el/(1<<20))
 	return server, client, rss
 }
+
+// OtherWriteMiBps is what processes other than the server and the client
+// wrote to disk per second during the window, valid after Stop.
+func (m *CPUMeter) OtherWriteMiBps() float64 { return m.otherWrite }
 
 // Other is the CPU used by neither the server nor the client during the
 // window, valid after Stop.

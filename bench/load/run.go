@@ -46,8 +46,11 @@ type Result struct {
 	ServerCPU float64 `json:"server_cpu_cores"`
 	ClientCPU float64 `json:"client_cpu_cores"`
 	// OtherCPU is what the rest of the machine used meanwhile: noise.
-	OtherCPU     float64 `json:"other_cpu_cores"`
-	ServerRSSMiB float64 `json:"server_rss_mib"`
+	OtherCPU float64 `json:"other_cpu_cores"`
+	// OtherWriteMiBps is what other processes wrote to disk meanwhile: a
+	// neighbour's writes slow every fsync.
+	OtherWriteMiBps float64 `json:"other_write_mib_per_sec"`
+	ServerRSSMiB    float64 `json:"server_rss_mib"`
 	// Extra holds workload-specific numbers, named with their unit.
 	Extra map[string]float64 `json:"extra,omitempty"`
 	Notes []string           `json:"notes,omitempty"`
@@ -234,7 +237,7 @@ func runClosedLoop(ctx context.Context, env *Env, name string, cl closedLoop) (*
 	res.Seconds = round3(res.Seconds)
 	res.Latency = h.Summary()
 	res.ServerCPU, res.ClientCPU, res.ServerRSSMiB = round3(srvCPU), round3(cliCPU), mib(rss)
-	res.OtherCPU = round3(meter.Other())
+	res.OtherCPU, res.OtherWriteMiBps = round3(meter.Other()), round3(meter.OtherWriteMiBps())
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}

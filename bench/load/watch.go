@@ -133,7 +133,7 @@ func runWatchFanout(ctx context.Context, env *Env, p Params) (*Result, error) {
 	}
 	res.ServerCPU, res.ClientCPU, _ = meter.Stop()
 	res.ServerCPU, res.ClientCPU = round3(res.ServerCPU), round3(res.ClientCPU)
-	res.OtherCPU = round3(meter.Other())
+	res.OtherCPU, res.OtherWriteMiBps = round3(meter.Other()), round3(meter.OtherWriteMiBps())
 	if b := badEvents.Load(); b > 0 {
 		res.Errors += uint64(b)
 		res.FirstError = badFirst

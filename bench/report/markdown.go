@@ -153,7 +153,9 @@ func Markdown(r *Run) string {
 		pr.Children, pr.MultiOps, pr.Watchers, pr.Rounds, pr.Idle, pr.IdleFor)
 	p("  session timeout %v; memory benchmark tree of %d leaves. Before its workloads each server gets an unmeasured warm-up.\n", pr.Timeout, r.Settings.TreeNodes)
 	p("- Ratio = zkd / ZooKeeper. Each row says whether higher or lower is better; *better* names the winner, ≈ within ±5%%.\n")
-	p("- *other processes' CPU* is what the rest of the machine used during the window: above ~0.2 cores, treat that row's numbers as noisy.\n\n")
+	p("- *other processes' CPU* and *disk writes* are what the rest of the machine used during the window (the machine is shared):\n")
+	p("  above ~0.2 cores or a few MiB/s, treat that workload's numbers as noisy. The suite waits for quiet before each workload\n")
+	p("  and, when a window was noisy anyway, measures it again and keeps the quieter run.\n\n")
 	for _, n := range r.Notes {
 		p("> %s\n\n", n)
 	}

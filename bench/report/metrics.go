@@ -81,8 +81,11 @@ func cpuMetrics() []metric {
 		{Name: "server CPU", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.ServerCPU })},
 		{Name: "client CPU", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.ClientCPU })},
 		{Name: "other processes' CPU", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.OtherCPU })},
+		otherWrites,
 	}
 }
+
+var otherWrites = metric{Name: "other processes' disk writes", Unit: "MiB/s", Dir: Info, get: field(func(r *load.Result) float64 { return r.OtherWriteMiBps })}
 
 // metricsFor lists the rows of a workload's table, the headline first.
 func metricsFor(workload string) []metric {
@@ -115,6 +118,7 @@ func metricsFor(workload string) []metric {
 			metric{Name: "pings answered", Unit: "/s", Dir: Info, get: extra("pings_per_sec")},
 			metric{Name: "client CPU while idle", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.ClientCPU })},
 			metric{Name: "other processes' CPU", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.OtherCPU })},
+			otherWrites,
 		)
 	case "memory":
 		ms = append(ms,
@@ -130,6 +134,8 @@ func metricsFor(workload string) []metric {
 			metric{Name: "create p50 during load", Unit: "µs", Dir: Lower, get: positive(func(r *load.Result) float64 { return r.Latency.P50Us })},
 			metric{Name: "create p99 during load", Unit: "µs", Dir: Lower, get: positive(func(r *load.Result) float64 { return r.Latency.P99Us })},
 			metric{Name: "server CPU during load", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.ServerCPU })},
+			metric{Name: "other processes' CPU during load", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.OtherCPU })},
+			otherWrites,
 		)
 	case "multi":
 		ms = append(ms, throughput("multis/s"))

@@ -237,23 +237,21 @@ func (s *suite) runServer(ctx context.Context, k kind) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		other, waited := waitQuiet(ctx, p.PID(), s.quietLimit())
-		s.logf("%s: %s (%s)", k.Name, w.Name, w.Desc)
-		res, err := load.Run(ctx, env, w.Name, s.params)
-		if res == nil {
-			res = &load.Result{Workload: w.Name, Params: s.params}
-		}
-		if err != nil {
-			res.Errors++
-			if res.FirstError == "" {
-				res.FirstError = err.Error()
+		res := s.runWorkload(ctx, k, env, w)
+		// A neighbour that took cores or hammered the disk during the
+		// window made the numbers its numbers: wait for quiet and measure
+		// again (once), keeping the quieter of the two.
+		if !s.quick && noise(res) > 0.35 && ctx.Err() == nil {
+			s.logf("%s: %s was noisy (other processes: %.2f cores, %.1f MiB/s written); measuring again", k.Name, w.Name, res.OtherCPU, res.OtherWriteMiBps)
+			again := s.runWorkload(ctx, k, env, w)
+			first := res
+			if noise(again) < noise(first) {
+				res = again
 			}
-		}
-		if other >= 0.25 {
-			res.Notes = append(res.Notes, fmt.Sprintf("the machine was busy before this workload: other processes used %.2f cores (waited %.0f s for them to go quiet)", other, waited.Seconds()))
+			res.Notes = append(res.Notes, fmt.Sprintf("measured twice: other processes used %.2f then %.2f cores and wrote %.1f then %.1f MiB/s; the quieter run is shown",
+				first.OtherCPU, again.OtherCPU, first.OtherWriteMiBps, again.OtherWriteMiBps))
 		}
 		s.run.Results[k.Name] = append(s.run.Results[k.Name], res)
-		s.logf("%s: %s: %s", k.Name, w.Name, summary(res))
 		if p.Exited() {
 			res.Notes = append(res.Notes, "the server exited during this workload")
 			s.logf("%s exited; restarting it on a fresh data dir", k.Name)
@@ -266,6 +264,32 @@ func (s *suite) runServer(ctx context.Context, k kind) error {
 	}
 	return nil
 }
+
+// runWorkload waits for a quiet machine, then runs one workload.
+func (s *suite) runWorkload(ctx context.Context, k kind, env *load.Env, w load.Workload) *load.Result {
+	other, waited := waitQuiet(ctx, env.PID, s.quietLimit())
+	s.logf("%s: %s (%s)", k.Name, w.Name, w.Desc)
+	res, err := load.Run(ctx, env, w.Name, s.params)
+	if res == nil {
+		res = &load.Result{Workload: w.Name, Params: s.params}
+	}
+	if err != nil {
+		res.Errors++
+		if res.FirstError == "" {
+			res.FirstError = err.Error()
+		}
+	}
+	if other >= 0.25 {
+		res.Notes = append(res.Notes, fmt.Sprintf("the machine was busy before this workload: other processes used %.2f cores (waited %.0f s for them to go quiet)", other, waited.Seconds()))
+	}
+	s.logf("%s: %s: %s", k.Name, w.Name, summary(res))
+	return res
+}
+
+// noise scores how much other processes competed during a window: cores
+// taken, plus disk writes (20 MiB/s counting as much as a core, since
+// every fsync of the server queues behind them).
+func noise(r *load.Result) float64 { return r.OtherCPU + r.OtherWriteMiBps/20 }
 
 func (s *suite) quietLimit() time.Duration {
 	if s.quick {
@@ -308,7 +332,7 @@ func waitQuiet(ctx context.Context, pid int, limit time.Duration) (float64, time
 		}
 		m.Stop()
 		other = m.Other()
-		if other < 0.25 || time.Since(t0) >= limit {
+		if (other < 0.25 && m.OtherWriteMiBps() < 5) || time.Since(t0) >= limit {
 			break
 		}
 	}
@@ -316,8 +340,8 @@ func waitQuiet(ctx context.Context, pid int, limit time.Duration) (float64, time
 }
 
 func summary(r *load.Result) string {
-	s := fmt.Sprintf("%.0f ops/s, p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, server %.2f cores, client %.2f, others %.2f",
-		r.OpsPerSec, r.Latency.P50Us, r.Latency.P99Us, r.Latency.P999Us, r.ServerCPU, r.ClientCPU, r.OtherCPU)
+	s := fmt.Sprintf("%.0f ops/s, p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, server %.2f cores, client %.2f, others %.2f cores and %.1f MiB/s written",
+		r.OpsPerSec, r.Latency.P50Us, r.Latency.P99Us, r.Latency.P999Us, r.ServerCPU, r.ClientCPU, r.OtherCPU, r.OtherWriteMiBps)
 	if !r.Valid() {
 		s += fmt.Sprintf(" — %d ERRORS, first: %s", r.Errors, r.FirstError)
 	}
@@ -357,7 +381,7 @@ func (s *suite) memory(ctx context.Context, k kind) *load.Result {
 		return fail(fmt.Errorf("load: %w", err))
 	}
 	res.ServerCPU, res.ClientCPU, _ = meter.Stop()
-	res.OtherCPU = meter.Other()
+	res.OtherCPU, res.OtherWriteMiBps = meter.Other(), meter.OtherWriteMiBps()
 	res.Ops = uint64(lr.Nodes)
 	res.Seconds = round(lr.Duration.Seconds())
 	res.OpsPerSec = round(float64(lr.Nodes) / lr.Duration.Seconds())
