@@ -1,0 +1,440 @@
+package integration
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"zkd/internal/zkproc"
+)
+
+// Helpers for the ensemble tests (ensemble_test.go, mixed_test.go).
+
+// ensKeepLogs bounds the log tails printed on failure.
+const ensServeTimeout = 60 * time.Second
+
+// ensProps are the system properties every ensemble member gets: a small
+// committed log (ZooKeeper raises anything below 500 to 500), and the
+// on-disk txn-log sync disabled (a negative snapshotSizeFactor), so a
+// follower that missed more than the committed log is synced by SNAP.
+var ensProps = []string{
+	"-Dzookeeper.commitLogCount=20",
+	"-Dzookeeper.snapshotSizeFactor=-1",
+}
+
+// ensBugs collects ZKD-BUG notes of a test; ensSkipIfBugs skips at the
+// end so the checks that pass still ran.
+type ensBugs struct {
+	mu    sync.Mutex
+	notes []string
+}
+
+func (b *ensBugs) add(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	t.Logf("ZKD-BUG: %s", msg)
+	b.mu.Lock()
+	b.notes = append(b.notes, msg)
+	b.mu.Unlock()
+}
+
+func (b *ensBugs) skipIfAny(t testing.TB) {
+	t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.notes) > 0 {
+		t.Skip("ZKD-BUG: " + strings.Join(b.notes, "; ZKD-BUG: "))
+	}
+}
+
+// ensNewEnsemble starts an ensemble and waits until every member serves.
+func ensNewEnsemble(t *testing.T, members []zkproc.MemberSpec, props ...string) *zkproc.Ensemble {
+	t.Helper()
+	e := zkproc.NewEnsemble(t, zkproc.EnsembleConfig{
+		ZkdBin: zkdBin, Members: members, Props: append(append([]string{}, ensProps...), props...),
+	})
+	t0 := time.Now()
+	e.StartAll()
+	e.MustServe(ensServeTimeout)
+	t.Logf("ensemble serving in %v: %s", time.Since(t0).Round(time.Millisecond), e.Modes())
+	return e
+}
+
+// ensConnect opens a session with one of addrs.
+func ensConnect(t testing.TB, timeout time.Duration, addrs ...string) *zk.Conn {
+	t.Helper()
+	c, ev, err := zk.Connect(addrs, timeout, zk.WithLogger(discard{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(30 * time.Second)
+	for c.State() != zk.StateHasSession {
+		select {
+		case <-ev:
+		case <-time.After(50 * time.Millisecond):
+		case <-deadline:
+			c.Close()
+			t.Fatalf("no session with %v within 30s (state %v)", addrs, c.State())
+		}
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// ensRetry runs op until it succeeds or d passes (connection losses
+// while the ensemble changes leaders).
+func ensRetry(d time.Duration, op func() error) error {
+	deadline := time.Now().Add(d)
+	for {
+		err := op()
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func ensEnsurePath(t testing.TB, c *zk.Conn, p string) {
+	t.Helper()
+	err := ensRetry(20*time.Second, func() error {
+		_, err := c.Create(p, nil, 0, zk.WorldACL(zk.PermAll))
+		if err == zk.ErrNodeExists {
+			return nil
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatalf("create %s through %s: %v", p, c.Server(), err)
+	}
+}
+
+// ensWriteN creates n nodes prefix-0 ... prefix-(n-1) with 16 writers
+// and returns the paths written.
+func ensWriteN(t testing.TB, c *zk.Conn, prefix string, n int) []string {
+	t.Helper()
+	paths := make([]string, n)
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	next := int64(-1)
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := atomic.AddInt64(&next, 1)
+				if i >= int64(n) {
+					return
+				}
+				p := fmt.Sprintf("%s-%04d", prefix, i)
+				paths[i] = p
+				err := ensRetry(20*time.Second, func() error {
+					_, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll))
+					if err == zk.ErrNodeExists {
+						return nil
+					}
+					return err
+				})
+				if err != nil {
+					errs <- fmt.Errorf("create %s: %w", p, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatalf("writing through %s: %v", c.Server(), err)
+	}
+	return paths
+}
+
+// ensNode is what a client sees of a znode.
+type ensNode struct {
+	Data     []byte
+	Stat     zk.Stat
+	Children []string
+}
+
+// ensReadTree syncs, then reads every node outside /zookeeper.
+func ensReadTree(t testing.TB, c *zk.Conn) map[string]ensNode {
+	t.Helper()
+	if _, err := c.Sync("/"); err != nil {
+		t.Fatalf("sync through %s: %v", c.Server(), err)
+	}
+	tree := map[string]ensNode{}
+	var walk func(p string) error
+	walk = func(p string) error {
+		data, st, err := c.Get(p)
+		if err != nil {
+			return fmt.Errorf("get %s: %w", p, err)
+		}
+		kids, _, err := c.Children(p)
+		if err != nil {
+			return fmt.Errorf("children %s: %w", p, err)
+		}
+		sort.Strings(kids)
+		if data == nil {
+			data = []byte{}
+		}
+		tree[p] = ensNode{Data: data, Stat: *st, Children: kids}
+		for _, k := range kids {
+			child := p + "/" + k
+			if p == "/" {
+				child = "/" + k
+			}
+			if child == "/zookeeper" {
+				continue
+			}
+			if err := walk(child); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := walk("/"); err != nil {
+		t.Fatalf("reading the tree through %s: %v", c.Server(), err)
+	}
+	return tree
+}
+
+// ensDiff describes how got differs from want (empty: the same).
+func ensDiff(want, got map[string]ensNode) string {
+	var b strings.Builder
+	paths := map[string]bool{}
+	for p := range want {
+		paths[p] = true
+	}
+	for p := range got {
+		paths[p] = true
+	}
+	sorted := make([]string, 0, len(paths))
+	for p := range paths {
+		sorted = append(sorted, p)
+	}
+	sort.Strings(sorted)
+	n := 0
+	for _, p := range sorted {
+		w, inW := want[p]
+		g, inG := got[p]
+		var msg string
+		switch {
+		case !inG:
+			msg = fmt.Sprintf("missing (czxid 0x%x)", w.Stat.Czxid)
+		case !inW:
+			msg = fmt.Sprintf("unexpected (czxid 0x%x)", g.Stat.Czxid)
+		case !bytes.Equal(w.Data, g.Data):
+			msg = fmt.Sprintf("data %q, want %q", g.Data, w.Data)
+		case p != "/" && w.Stat != g.Stat:
+			// The root's Stat is not replicated: ZooKeeper keeps its pzxid
+			// and cversion local to each server's history.
+			msg = fmt.Sprintf("stat %+v, want %+v", g.Stat, w.Stat)
+		case p == "/" && !equalKids(w.Children, g.Children):
+			msg = fmt.Sprintf("children %v, want %v", g.Children, w.Children)
+		default:
+			continue
+		}
+		if n++; n <= 20 {
+			fmt.Fprintf(&b, "  %s: %s\n", p, msg)
+		}
+	}
+	if n > 20 {
+		fmt.Fprintf(&b, "  ... %d differences in all\n", n)
+	}
+	return b.String()
+}
+
+func equalKids(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// ensSameTrees reads the tree through a client of every given member
+// and checks they are all the same; it returns each member's tree.
+func ensSameTrees(t testing.TB, ms []*zkproc.Member) map[int64]map[string]ensNode {
+	t.Helper()
+	trees := map[int64]map[string]ensNode{}
+	var first map[string]ensNode
+	var firstID int64
+	for _, m := range ms {
+		c := ensConnect(t, 10*time.Second, m.Addr)
+		tree := ensReadTree(t, c)
+		c.Close()
+		trees[m.ID] = tree
+		if first == nil {
+			first, firstID = tree, m.ID
+			continue
+		}
+		if d := ensDiff(first, tree); d != "" {
+			t.Errorf("server %d (%s) tree differs from server %d's:\n%s", m.ID, m.Kind, firstID, d)
+		}
+	}
+	return trees
+}
+
+// ensCheckPresent checks every path of want is in tree.
+func ensCheckPresent(t testing.TB, what string, tree map[string]ensNode, want []string) {
+	t.Helper()
+	var missing []string
+	for _, p := range want {
+		if _, ok := tree[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	if len(missing) > 0 {
+		if len(missing) > 10 {
+			missing = append(missing[:10], "...")
+		}
+		t.Errorf("%s: %d of %d acknowledged writes missing: %v", what, len(missing), len(want), missing)
+	}
+}
+
+// ensLoad is a write load: writers goroutines, each with its own
+// session on addrs, creating nodes under root and recording every
+// create the ensemble acknowledged.
+type ensLoad struct {
+	mu       sync.Mutex
+	acked    []string
+	ackTimes []time.Time
+	errors   int
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func ensStartLoad(t testing.TB, root string, writers int, addrs []string) *ensLoad {
+	t.Helper()
+	l := &ensLoad{stop: make(chan struct{})}
+	for w := 0; w < writers; w++ {
+		c := ensConnect(t, 10*time.Second, addrs...)
+		l.wg.Add(1)
+		go func(w int) {
+			defer l.wg.Done()
+			for i := 0; ; i++ {
+				select {
+				case <-l.stop:
+					return
+				default:
+				}
+				p := fmt.Sprintf("%s/w%d-%06d", root, w, i)
+				_, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll))
+				l.mu.Lock()
+				if err == nil {
+					l.acked = append(l.acked, p)
+					l.ackTimes = append(l.ackTimes, time.Now())
+				} else {
+					l.errors++
+				}
+				l.mu.Unlock()
+				if err != nil {
+					time.Sleep(20 * time.Millisecond)
+				}
+			}
+		}(w)
+	}
+	return l
+}
+
+// Stop ends the load and returns the acknowledged paths.
+func (l *ensLoad) Stop() []string {
+	select {
+	case <-l.stop:
+	default:
+		close(l.stop)
+	}
+	l.wg.Wait()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.acked...)
+}
+
+func (l *ensLoad) counts() (acked, errors int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.acked), l.errors
+}
+
+// firstAckAfter is the time of the first acknowledgement after t0.
+func (l *ensLoad) firstAckAfter(t0 time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, at := range l.ackTimes {
+		if at.After(t0) {
+			return at, true
+		}
+	}
+	return time.Time{}, false
+}
+
+// waitAcks waits until the load has n more acknowledgements than now.
+func (l *ensLoad) waitAcks(t testing.TB, n int, d time.Duration) {
+	t.Helper()
+	start, _ := l.counts()
+	deadline := time.Now().Add(d)
+	for {
+		a, e := l.counts()
+		if a >= start+n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("load made %d of %d acknowledged writes in %v (%d errors)", a-start, n, d, e)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ensZkdVerify runs zkd verify on a stopped server's data directory.
+func ensZkdVerify(t testing.TB, dataDir string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, zkdBin, "verify", "-q", dataDir).CombinedOutput()
+	if err != nil {
+		t.Errorf("zkd verify %s: %v\n%s", dataDir, err, out)
+	}
+}
+
+// ensSyncedZxid waits until every member reports the same Zxid in srvr
+// for a while, and returns it (a quiet ensemble).
+func ensQuiet(t testing.TB, ms []*zkproc.Member, d time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		var zs []string
+		same := true
+		for i, m := range ms {
+			z, err := m.Zxid()
+			if err != nil {
+				same = false
+				zs = append(zs, err.Error())
+				continue
+			}
+			zs = append(zs, fmt.Sprintf("%d:0x%x", m.ID, z))
+			if i > 0 && zs[i][strings.IndexByte(zs[i], ':'):] != zs[0][strings.IndexByte(zs[0], ':'):] {
+				same = false
+			}
+		}
+		if same {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zxids did not converge within %v: %v", d, zs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
