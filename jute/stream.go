@@ -17,6 +17,7 @@ type Stream struct {
 	start int // first unconsumed byte
 	end   int // end of valid bytes
 	eof   bool
+	d     Decoder // reused by every Decode
 	// Max bounds the size of one unit; a unit claiming more is corrupt.
 	Max int
 	// Hash, when set, sees every consumed byte (for file checksums).
@@ -35,19 +36,28 @@ var ErrUnitTooLarge = errors.New("jute: record larger than the allowed maximum")
 
 // Decode runs f over the unconsumed input. If f runs out of bytes the
 // window is refilled and f runs again from the same place, so f must not
-// have side effects it cannot repeat. At the end of the input a short unit
-// is io.ErrUnexpectedEOF, and no input at all is io.EOF.
+// have side effects it cannot repeat, and must not keep d. A unit larger
+// than Max is ErrUnitTooLarge, whether or not it fits in the window. At
+// the end of the input a short unit is io.ErrUnexpectedEOF, and no input
+// at all is io.EOF.
 func (s *Stream) Decode(f func(d *Decoder)) error {
-	var d Decoder
+	d := &s.d
 	for {
 		d.Reset(s.buf[s.start:s.end])
-		f(&d)
+		f(d)
 		if d.err == nil {
+			if d.off > s.Max {
+				return s.tooLarge()
+			}
 			s.consume(d.off)
 			return nil
 		}
 		if d.err != ErrShort {
 			return d.err
+		}
+		// Short with Max bytes at hand: the unit is longer than Max.
+		if s.end-s.start >= s.Max {
+			return s.tooLarge()
 		}
 		if s.eof {
 			if s.start == s.end {
@@ -60,6 +70,8 @@ func (s *Stream) Decode(f func(d *Decoder)) error {
 		}
 	}
 }
+
+func (s *Stream) tooLarge() error { return fmt.Errorf("%w (%d bytes)", ErrUnitTooLarge, s.Max) }
 
 func (s *Stream) consume(n int) {
 	if s.Hash != nil {
@@ -78,7 +90,7 @@ func (s *Stream) fill() error {
 	}
 	if s.end == len(s.buf) {
 		if len(s.buf) >= s.Max {
-			return fmt.Errorf("%w (%d bytes)", ErrUnitTooLarge, s.Max)
+			return s.tooLarge()
 		}
 		n := min(2*len(s.buf), s.Max)
 		nb := make([]byte, n)

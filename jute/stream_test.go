@@ -152,17 +152,40 @@ func TestStreamMaxBound(t *testing.T) {
 	}
 }
 
-// TestStreamMaxBelowWindow: Max is documented as the bound on one unit,
-// but the first 64 KiB window is allocated whatever Max says, and a unit
-// that fits in it is never checked against Max.
+// TestStreamMaxBelowWindow: Max bounds every unit, also one that fits in
+// the first 64 KiB window, however the reader splits the input.
 func TestStreamMaxBelowWindow(t *testing.T) {
-	skipBug(t, "jute/stream.go NewStream/fill: Max is only enforced when the window must grow past 64 KiB; "+
-		"with Max < 64 KiB a unit of up to 64 KiB is accepted")
-	in := ref(make([]byte, 2000))
-	s := jute.NewStream(bytes.NewReader(in), 1000)
-	err := s.Decode(func(d *jute.Decoder) { d.BufferAlias() })
-	if !errors.Is(err, jute.ErrUnitTooLarge) {
-		t.Fatalf("a 2004-byte unit with Max 1000: %v", err)
+	const max = 1000
+	readers := map[string]func([]byte) io.Reader{
+		"whole":    func(b []byte) io.Reader { return bytes.NewReader(b) },
+		"half":     func(b []byte) io.Reader { return iotest.HalfReader(bytes.NewReader(b)) },
+		"one byte": func(b []byte) io.Reader { return iotest.OneByteReader(bytes.NewReader(b)) },
+	}
+	for name, mk := range readers {
+		t.Run(name, func(t *testing.T) {
+			// Exactly max is fine, and the next unit still reads.
+			s := jute.NewStream(mk(ref(make([]byte, max-4), int32(9))), max)
+			var v int32
+			if err := s.Decode(func(d *jute.Decoder) { d.BufferAlias() }); err != nil {
+				t.Fatalf("a %d-byte unit with Max %d: %v", max, max, err)
+			}
+			if err := s.Decode(func(d *jute.Decoder) { v = d.Int() }); err != nil || v != 9 {
+				t.Fatalf("next unit: %v %d", err, v)
+			}
+			// One byte more is refused, and nothing is consumed.
+			s = jute.NewStream(mk(ref(make([]byte, max-3))), max)
+			err := s.Decode(func(d *jute.Decoder) { d.BufferAlias() })
+			if !errors.Is(err, jute.ErrUnitTooLarge) {
+				t.Fatalf("a %d-byte unit with Max %d: %v", max+1, max, err)
+			}
+			if s.Consumed != 0 {
+				t.Fatalf("a refused unit consumed %d bytes", s.Consumed)
+			}
+			s = jute.NewStream(mk(ref(make([]byte, 2000))), max)
+			if err := s.Decode(func(d *jute.Decoder) { d.BufferAlias() }); !errors.Is(err, jute.ErrUnitTooLarge) {
+				t.Fatalf("a 2004-byte unit with Max %d: %v", max, err)
+			}
+		})
 	}
 }
 
@@ -268,4 +291,24 @@ func TestStreamAllocationBoundedByInput(t *testing.T) {
 	if allocated > 10*(128<<10) {
 		t.Fatalf("allocated %d bytes for 10 streams of %d bytes", allocated, len(in))
 	}
+}
+
+// TestStreamDecodeAllocs: decoding from the window allocates nothing of
+// its own, so a snapshot of a million nodes costs no per-unit garbage.
+func TestStreamDecodeAllocs(t *testing.T) {
+	var e jute.Encoder
+	for i := range 1000 {
+		e.Int(int32(i))
+	}
+	s := jute.NewStream(bytes.NewReader(e.Bytes()), 1<<20)
+	var v int32
+	f := func(d *jute.Decoder) { v = d.Int() }
+	if n := testing.AllocsPerRun(500, func() {
+		if err := s.Decode(f); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per Decode", n)
+	}
+	_ = v
 }
