@@ -65,6 +65,16 @@ func (e *Encoder) String(s string) {
 // NullString writes a null ustring (length -1).
 func (e *Encoder) NullString() { e.Int(-1) }
 
+// NullableString writes s, or a null ustring when null is set (s is then
+// ignored). It is the inverse of Decoder.NullableString.
+func (e *Encoder) NullableString(s string, null bool) {
+	if null {
+		e.NullString()
+		return
+	}
+	e.String(s)
+}
+
 // Buffer writes a buffer; a nil slice is written as null.
 func (e *Encoder) Buffer(b []byte) {
 	if b == nil {
@@ -207,6 +217,19 @@ func (d *Decoder) String() string {
 		return ""
 	}
 	return string(d.take(n))
+}
+
+// NullableString reads a ustring and reports whether it was null (then
+// s is ""), for the few fields where ZooKeeper tells null from empty.
+func (d *Decoder) NullableString() (s string, null bool) {
+	n := d.length()
+	if n < 0 {
+		return "", d.err == nil
+	}
+	if n == 0 {
+		return "", false
+	}
+	return string(d.take(n)), false
 }
 
 // StringBytes reads a ustring without copying: the result aliases the

@@ -37,6 +37,9 @@ func TestEncoderPrimitives(t *testing.T) {
 		{"string", func(e *jute.Encoder) { e.String("/ab") }, "00000003 2f6162"},
 		{"empty string", func(e *jute.Encoder) { e.String("") }, "00000000"},
 		{"null string", func(e *jute.Encoder) { e.NullString() }, "ffffffff"},
+		{"nullable string", func(e *jute.Encoder) { e.NullableString("/ab", false) }, "00000003 2f6162"},
+		{"nullable empty string", func(e *jute.Encoder) { e.NullableString("", false) }, "00000000"},
+		{"nullable null string", func(e *jute.Encoder) { e.NullableString("ignored", true) }, "ffffffff"},
 		{"utf8 string", func(e *jute.Encoder) { e.String("é") }, "00000002 c3a9"},
 		{"buffer", func(e *jute.Encoder) { e.Buffer([]byte{1, 2}) }, "00000002 0102"},
 		{"empty buffer", func(e *jute.Encoder) { e.Buffer([]byte{}) }, "00000000"},
@@ -151,6 +154,21 @@ func TestDecoderNullString(t *testing.T) {
 	}
 }
 
+func TestDecoderNullableString(t *testing.T) {
+	d := jute.NewDecoder(mustHex(t, "ffffffff 00000000 00000002 6162"))
+	for _, want := range []struct {
+		s    string
+		null bool
+	}{{"", true}, {"", false}, {"ab", false}} {
+		if s, null := d.NullableString(); s != want.s || null != want.null {
+			t.Fatalf("got %q null=%v, want %q null=%v", s, null, want.s, want.null)
+		}
+	}
+	if s, null := d.NullableString(); s != "" || null || !errors.Is(d.Err(), jute.ErrShort) {
+		t.Fatalf("past the end: %q null=%v err %v", s, null, d.Err())
+	}
+}
+
 func TestDecoderBufferCopiesAndAliases(t *testing.T) {
 	in := mustHex(t, "00000002 0102 00000002 0304")
 	d := jute.NewDecoder(in)
@@ -219,6 +237,7 @@ func TestDecoderBadLengths(t *testing.T) {
 	readers := []reader{
 		{"String", func(d *jute.Decoder) { _ = d.String() }},
 		{"StringBytes", func(d *jute.Decoder) { d.StringBytes() }},
+		{"NullableString", func(d *jute.Decoder) { d.NullableString() }},
 		{"Buffer", func(d *jute.Decoder) { d.Buffer() }},
 		{"BufferAlias", func(d *jute.Decoder) { d.BufferAlias() }},
 		{"Strings", func(d *jute.Decoder) { d.Strings() }},

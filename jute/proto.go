@@ -186,25 +186,34 @@ func (r *SetDataRequest) Decode(d *Decoder) {
 	r.Version = d.Int()
 }
 
-// ReconfigRequest changes the ensemble (opcode 16).
+// ReconfigRequest changes the ensemble (opcode 16). Its strings are
+// nullable and ZooKeeper tells null from "": the clients send a null
+// newMembers for an incremental reconfig (joining/leaving lists) and null
+// lists for a non-incremental one (PrepRequestProcessor tests
+// newMembers != null). The ...Null fields keep that through a decode and
+// encode; when one is set its string is ignored and reads back as "".
+// The zero value of each pair is the empty string.
 type ReconfigRequest struct {
-	JoiningServers string
-	LeavingServers string
-	NewMembers     string
-	CurConfigID    int64
+	JoiningServers     string
+	JoiningServersNull bool
+	LeavingServers     string
+	LeavingServersNull bool
+	NewMembers         string
+	NewMembersNull     bool
+	CurConfigID        int64
 }
 
 func (r *ReconfigRequest) Encode(e *Encoder) {
-	e.String(r.JoiningServers)
-	e.String(r.LeavingServers)
-	e.String(r.NewMembers)
+	e.NullableString(r.JoiningServers, r.JoiningServersNull)
+	e.NullableString(r.LeavingServers, r.LeavingServersNull)
+	e.NullableString(r.NewMembers, r.NewMembersNull)
 	e.Long(r.CurConfigID)
 }
 
 func (r *ReconfigRequest) Decode(d *Decoder) {
-	r.JoiningServers = d.String()
-	r.LeavingServers = d.String()
-	r.NewMembers = d.String()
+	r.JoiningServers, r.JoiningServersNull = d.NullableString()
+	r.LeavingServers, r.LeavingServersNull = d.NullableString()
+	r.NewMembers, r.NewMembersNull = d.NullableString()
 	r.CurConfigID = d.Long()
 }
 

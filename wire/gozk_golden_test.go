@@ -290,13 +290,6 @@ func goldenRequest(t *testing.T, name string, c captured, op wire.OpCode, want j
 	}
 	saveGolden(t, "gozk", name, c.payload)
 	t.Run(name+"/reencode", func(t *testing.T) {
-		if op == wire.OpReconfig {
-			skipBug(t, "jute/proto.go ReconfigRequest: its ustring fields are Go strings, so a null field "+
-				"(go-zookeeper and the Java client send newMembers = null for an incremental reconfig) "+
-				"re-encodes as \"\" (len 0 instead of -1); ZooKeeper's PrepRequestProcessor treats "+
-				"newMembers != null as a non-incremental reconfig, so a forwarded re-encoded request "+
-				"changes meaning. Keep null-ness (e.g. []byte fields read with StringBytes, or forward raw bytes)")
-		}
 		re := jute.Marshal(&h)
 		if want != nil {
 			re = append(re, jute.Marshal(want)...)
@@ -417,7 +410,8 @@ func TestGoZookeeperRequestBytes(t *testing.T) {
 		{"reconfig", func() error {
 			_, err := conn.IncrementalReconfig([]string{"server.4=127.0.0.1:2888:3888"}, []string{"3"}, -1)
 			return err
-		}, wire.OpReconfig, &jute.ReconfigRequest{JoiningServers: "server.4=127.0.0.1:2888:3888", LeavingServers: "3", CurConfigID: -1}},
+		}, wire.OpReconfig, &jute.ReconfigRequest{JoiningServers: "server.4=127.0.0.1:2888:3888", LeavingServers: "3",
+			NewMembersNull: true, CurConfigID: -1}},
 	}
 	for _, st := range steps {
 		if err := st.call(); err != nil {
