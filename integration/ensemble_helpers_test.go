@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -269,7 +270,19 @@ func equalKids(a, b []string) bool {
 // and checks they are all the same; it returns each member's tree.
 func ensSameTrees(t testing.TB, ms []*zkproc.Member) map[int64]map[string]ensNode {
 	t.Helper()
+	trees, diffs := ensCompareTrees(t, ms)
+	if diffs != "" {
+		t.Error(diffs)
+	}
+	return trees
+}
+
+// ensCompareTrees reads the tree through a client of every given member
+// and describes how each differs from the first one's.
+func ensCompareTrees(t testing.TB, ms []*zkproc.Member) (map[int64]map[string]ensNode, string) {
+	t.Helper()
 	trees := map[int64]map[string]ensNode{}
+	var b strings.Builder
 	var first map[string]ensNode
 	var firstID int64
 	for _, m := range ms {
@@ -282,10 +295,10 @@ func ensSameTrees(t testing.TB, ms []*zkproc.Member) map[int64]map[string]ensNod
 			continue
 		}
 		if d := ensDiff(first, tree); d != "" {
-			t.Errorf("server %d (%s) tree differs from server %d's:\n%s", m.ID, m.Kind, firstID, d)
+			fmt.Fprintf(&b, "server %d (%s) tree differs from server %d's:\n%s", m.ID, m.Kind, firstID, d)
 		}
 	}
-	return trees
+	return trees, b.String()
 }
 
 // ensCheckPresent checks every path of want is in tree.
@@ -437,4 +450,51 @@ func ensQuiet(t testing.TB, ms []*zkproc.Member, d time.Duration) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// ensSyncMode tells how a learner's current run was synced with its
+// leader, from the learner's own log: SNAP, TRUNC or DIFF ("" when the
+// log does not say).
+func ensSyncMode(m *zkproc.Member) string {
+	log := m.RunLog()
+	switch m.Kind {
+	case zkproc.KindZkd:
+		// zkd logs a loaded snapshot and a truncation; a DIFF leaves no line.
+		switch {
+		case strings.Contains(log, "loaded the leader's snapshot"):
+			return "SNAP"
+		case strings.Contains(log, "truncated the txn log"):
+			return "TRUNC"
+		case strings.Contains(log, "synced with the leader"):
+			return "DIFF"
+		}
+	case zkproc.KindZooKeeper:
+		switch {
+		case strings.Contains(log, "Getting a snapshot from leader"):
+			return "SNAP"
+		case strings.Contains(log, "Truncating log to get in sync with the leader"):
+			return "TRUNC"
+		case strings.Contains(log, "Getting a diff from the leader"):
+			return "DIFF"
+		}
+	}
+	return ""
+}
+
+// ensLoggedPaths lists the paths the txn logs of a stopped server's data
+// directory mention (zkd log-dump on every log file).
+func ensLoggedPaths(t testing.TB, dataDir string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dataDir, "version-2", "log.*"))
+	var b strings.Builder
+	for _, f := range files {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		out, err := exec.CommandContext(ctx, zkdBin, "log-dump", f).CombinedOutput()
+		cancel()
+		if err != nil {
+			t.Fatalf("zkd log-dump %s: %v\n%s", f, err, out)
+		}
+		b.Write(out)
+	}
+	return b.String()
 }

@@ -200,8 +200,7 @@ func (e *Ensemble) StartAll() {
 }
 
 // WaitServing waits until every given member (all when none) serves as
-// leader, follower or observer, and exactly one of the running members
-// is the leader.
+// leader, follower or observer, and at most one of them is the leader.
 func (e *Ensemble) WaitServing(d time.Duration, ms ...*Member) error {
 	if len(ms) == 0 {
 		ms = e.Members
@@ -210,6 +209,7 @@ func (e *Ensemble) WaitServing(d time.Duration, ms ...*Member) error {
 	var last string
 	for {
 		ok := true
+		leaders := 0
 		var states []string
 		for _, m := range ms {
 			mode, err := m.Mode()
@@ -219,6 +219,13 @@ func (e *Ensemble) WaitServing(d time.Duration, ms ...*Member) error {
 			states = append(states, fmt.Sprintf("%d:%s", m.ID, mode))
 			if mode != "leader" && mode != "follower" && mode != "observer" {
 				ok = false
+			}
+			if mode == "leader" {
+				// A leader back from SIGSTOP claims to lead until it
+				// notices it lost its followers.
+				if leaders++; leaders > 1 {
+					ok = false
+				}
 			}
 			if m.Exited() {
 				return fmt.Errorf("server %d (%s) exited; states %v", m.ID, m.Kind, states)
@@ -564,4 +571,24 @@ func (m *Member) Digest() (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(out), nil
+}
+
+// WaitMode waits until the member's srvr Mode is mode.
+func (m *Member) WaitMode(mode string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	var last string
+	for {
+		got, err := m.Mode()
+		if err == nil && got == mode {
+			return nil
+		}
+		last = got
+		if err != nil {
+			last = firstLine(err.Error())
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server %d is %q after %v, want %s", m.ID, last, d, mode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
