@@ -1,6 +1,9 @@
 package wire
 
-import "strconv"
+import (
+	"errors"
+	"strconv"
+)
 
 // Error is KeeperException.Code. It is a Go error so tree and pipeline
 // code can return it directly; OK (0) is never returned as an error.
@@ -69,13 +72,18 @@ func (e Error) Name() string {
 
 func (e Error) Error() string { return "zookeeper: " + e.Name() }
 
-// Code maps an error to the code sent to clients: an Error is itself, nil
-// is OK and anything else is a system error.
+// Code maps an error to the code sent to clients: an Error, or an error
+// wrapping one (errors.As), is itself, nil is OK and anything else is a
+// system error.
 func Code(err error) Error {
 	if err == nil {
 		return ErrOK
 	}
 	if e, ok := err.(Error); ok {
+		return e
+	}
+	var e Error
+	if errors.As(err, &e) {
 		return e
 	}
 	return ErrSystemError

@@ -104,13 +104,19 @@ func TestCode(t *testing.T) {
 	}
 }
 
-// TestCodeUnwraps: Code documents "an Error is itself"; a wrapped Error
-// still is one for errors.As, but Code only looks at the outer type.
+// TestCodeUnwraps: a wrapped Error keeps its code.
 func TestCodeUnwraps(t *testing.T) {
-	skipBug(t, "wire/errors.go Code: uses a type assertion, so fmt.Errorf(\"...: %w\", wire.ErrNoNode) maps to "+
-		"SYSTEMERROR instead of NONODE; use errors.As")
 	if got := wire.Code(fmt.Errorf("ctx: %w", wire.ErrNoNode)); got != wire.ErrNoNode {
 		t.Fatalf("Code(wrapped NONODE) = %v", got)
+	}
+	if got := wire.Code(fmt.Errorf("outer: %w", fmt.Errorf("inner: %w", wire.ErrBadVersion))); got != wire.ErrBadVersion {
+		t.Fatalf("Code(twice wrapped BADVERSION) = %v", got)
+	}
+	if got := wire.Code(errors.Join(errors.New("io"), wire.ErrNodeExists)); got != wire.ErrNodeExists {
+		t.Fatalf("Code(joined NODEEXISTS) = %v", got)
+	}
+	if got := wire.Code(fmt.Errorf("ctx: %w", errors.New("disk"))); got != wire.ErrSystemError {
+		t.Fatalf("Code(other error) = %v", got)
 	}
 }
 
