@@ -13,7 +13,7 @@ const DigestVersion = 2
 // length and end byte, and what a Zab PROPOSAL carries.
 type Txn struct {
 	Header jute.TxnHeader
-	Record jute.Record     // nil only for txn types without a body
+	Record jute.Record     // nil for txn types without a body and for a closeSession logged without one
 	Digest *jute.TxnDigest // nil when the entry carries none
 }
 
@@ -48,7 +48,10 @@ func (t *Txn) Decode(d *jute.Decoder) {
 	t.Digest = nil
 	switch OpCode(t.Header.Type) {
 	case OpCloseSession:
+		// Logged without a body when zookeeper.closeSessionTxn.enabled is
+		// false: no record, so the entry re-encodes as it was.
 		if len(body) == 0 {
+			t.Record = nil
 			return
 		}
 	case OpCreate, OpCreate2:
