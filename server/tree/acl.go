@@ -1,9 +1,6 @@
 package tree
 
 import (
-	"strconv"
-	"strings"
-
 	"zkd/jute"
 	"zkd/wire"
 )
@@ -22,9 +19,10 @@ var (
 // a long id, the snapshot stores the id → list table.
 type ACLCache struct {
 	byID   map[int64][]jute.ACL
-	byKey  map[string]int64
+	byKey  map[string]int64 // aclKey → id
 	refs   map[int64]int64
 	nextID int64
+	enc    jute.Encoder // scratch for lookup keys
 }
 
 func newACLCache() *ACLCache {
@@ -36,17 +34,12 @@ func newACLCache() *ACLCache {
 	}
 }
 
+// aclKey is the interning key of a list: its jute encoding, which tells
+// every list apart (each string carries its length).
 func aclKey(acls []jute.ACL) string {
-	var b strings.Builder
-	for _, a := range acls {
-		b.WriteString(strconv.Itoa(int(a.Perms)))
-		b.WriteByte(0)
-		b.WriteString(a.ID.Scheme)
-		b.WriteByte(0)
-		b.WriteString(a.ID.ID)
-		b.WriteByte(0)
-	}
-	return b.String()
+	var e jute.Encoder
+	jute.EncodeACLs(&e, acls)
+	return string(e.Bytes())
 }
 
 func isOpenACLUnsafe(acls []jute.ACL) bool {
@@ -61,12 +54,13 @@ func (c *ACLCache) Convert(acls []jute.ACL) int64 {
 	if isOpenACLUnsafe(acls) {
 		return OpenACLUnsafeID
 	}
-	k := aclKey(acls)
-	id, ok := c.byKey[k]
+	c.enc.Reset()
+	jute.EncodeACLs(&c.enc, acls)
+	id, ok := c.byKey[string(c.enc.Bytes())]
 	if !ok {
 		id = c.nextID
 		c.nextID++
-		c.byKey[k] = id
+		c.byKey[string(c.enc.Bytes())] = id
 		stored := make([]jute.ACL, len(acls))
 		copy(stored, acls)
 		c.byID[id] = stored
@@ -110,14 +104,23 @@ func (c *ACLCache) Release(id int64) {
 		return
 	}
 	if n <= 1 {
-		if l, ok := c.byID[id]; ok {
-			delete(c.byKey, aclKey(l))
-		}
-		delete(c.byID, id)
-		delete(c.refs, id)
+		c.drop(id)
 		return
 	}
 	c.refs[id] = n - 1
+}
+
+// drop removes id from the table.
+func (c *ACLCache) drop(id int64) {
+	if l, ok := c.byID[id]; ok {
+		// A damaged snapshot may list one list under two ids; the key
+		// index names only one of them.
+		if k := aclKey(l); c.byKey[k] == id {
+			delete(c.byKey, k)
+		}
+	}
+	delete(c.byID, id)
+	delete(c.refs, id)
 }
 
 // add inserts an entry read from a snapshot, with no references yet.
@@ -139,11 +142,9 @@ func (c *ACLCache) addRef(id int64) {
 // purgeUnused drops entries no node refers to, as ZooKeeper does after a
 // snapshot load.
 func (c *ACLCache) purgeUnused() {
-	for id, l := range c.byID {
+	for id := range c.byID {
 		if c.refs[id] == 0 {
-			delete(c.byKey, aclKey(l))
-			delete(c.byID, id)
-			delete(c.refs, id)
+			c.drop(id)
 		}
 	}
 }
