@@ -131,3 +131,27 @@ func TestTreeDigestIsASum(t *testing.T) {
 		t.Fatalf("sum %d, digest %d", int64(sum), a.Digest())
 	}
 }
+
+// TestNodeDigestDataSizes: data hashed next to the path and stat fields
+// and data hashed in place give the spec's digest alike, and neither
+// allocates.
+func TestNodeDigestDataSizes(t *testing.T) {
+	st := jute.StatPersisted{Czxid: 11, Mzxid: 12, Ctime: 13, Mtime: 14, Version: 15, Cversion: 16, Aversion: 17, EphemeralOwner: -18, Pzxid: 19}
+	for _, n := range []int{0, 1, 63, 64, inlineData - 1, inlineData, inlineData + 1, 100 << 10} {
+		data := make([]byte, n)
+		for i := range data {
+			data[i] = byte(i * 7)
+		}
+		path := "/p/" + strings.Repeat("x", n%50)
+		if got, want := NodeDigest(path, data, &st), refNodeDigest(path, data, &st); got != want {
+			t.Errorf("%d bytes of data: %08x, want %08x", n, got, want)
+		}
+		var scratch []byte
+		if got, want := nodeDigest(&scratch, path, data, &st), refNodeDigest(path, data, &st); got != want {
+			t.Errorf("%d bytes of data, own scratch: %08x, want %08x", n, got, want)
+		}
+		if a := testing.AllocsPerRun(20, func() { nodeDigest(&scratch, path, data, &st) }); a != 0 {
+			t.Errorf("%d bytes of data: %v allocations", n, a)
+		}
+	}
+}

@@ -190,37 +190,14 @@ func invariantErrors(t *DataTree) []string {
 	return errs
 }
 
-// orphanBug is the known bug TestReplayOverOrphan pins down.
-const orphanBug = "server/tree/tree.go putNode: a replayed create over an orphaned node (see TestReplayOverOrphan) " +
-	"leaves the tree digest, the ACL reference counts and quota stats wrong after a fuzzy-snapshot replay"
-
 // requireReplayedTree checks a tree restored from a fuzzy snapshot
-// against the live one: everything must match, except the symptoms of
-// the orphan bug (tree digest, ACL reference counts, quota stats),
-// which skip.
+// against the live one: everything must match, and the restored tree
+// must be consistent.
 func requireReplayedTree(tb testing.TB, read, live *DataTree) {
 	tb.Helper()
-	var other, known []string
-	for _, d := range diffTrees(read, live) {
-		if strings.HasPrefix(d, "digest ") || strings.Contains(d, "/"+QuotaStatNode+": data ") {
-			known = append(known, d)
-		} else {
-			other = append(other, d)
-		}
-	}
-	for _, e := range invariantErrors(read) {
-		if strings.HasPrefix(e, "digest ") || strings.HasPrefix(e, "ACL ") || strings.HasPrefix(e, "quota ") {
-			known = append(known, e)
-		} else {
-			other = append(other, e)
-		}
-	}
-	if len(other) > 0 {
-		tb.Fatalf("restored tree differs from the live tree:\n%s", strings.Join(other, "\n"))
-	}
-	if len(known) > 0 {
-		skipBug(tb, orphanBug+":\n"+strings.Join(known, "\n"))
-		tb.Fatalf("restored tree:\n%s", strings.Join(known, "\n"))
+	errs := append(diffTrees(read, live), invariantErrors(read)...)
+	if len(errs) > 0 {
+		tb.Fatalf("restored tree differs from the live tree:\n%s", strings.Join(errs, "\n"))
 	}
 }
 

@@ -141,6 +141,7 @@ type DataTree struct {
 	// (zookeeper.emulate353TTLNodes).
 	Emulate353TTL bool
 	quotas        quotaIndex
+	scratch       []byte // for node digests
 	// snapshots counts snapshots being written; while any is, setACL
 	// remembers each node's ACL id from before (see Snapshot.WriteTo).
 	// DanglingACLs counts nodes read from a snapshot whose ACL id is not in
@@ -177,10 +178,32 @@ func newEmpty() *DataTree {
 	}
 }
 
+// putNode stores n at path and adds it to the digest. A node already
+// there is an orphan: DeleteNode leaves the children of a node it
+// deletes in the map, as ZooKeeper's DataTree does, which only happens
+// while the fuzzy part of a snapshot is replayed, and the replay then
+// creates them again. The orphan is removed first, as
+// NodeHashMapImpl.put takes the digest of the node it replaces, and with
+// it go its ACL reference, its owner index entry and its quota count.
 func (t *DataTree) putNode(path string, n *Node) {
-	n.digest = NodeDigest(path, n.Data, &n.Stat)
+	if old := t.nodes[path]; old != nil {
+		parentPath, name := Split(path)
+		t.removeNode(path, parentPath, name, old)
+	}
+	n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
 	t.digest += uint64(n.digest)
 	t.nodes[path] = n
+}
+
+// removeNode takes n out of the node map and out of everything that
+// counts it: the digest, the ACL cache, the owner indexes and quotas.
+// Its parent is left alone.
+func (t *DataTree) removeNode(path, parentPath, name string, n *Node) {
+	t.digest -= uint64(n.digest)
+	delete(t.nodes, path)
+	t.ACLs.Release(n.ACL)
+	t.unindexOwner(path, n.Stat.EphemeralOwner)
+	t.quotaDeleted(path, parentPath, name, n.Data)
 }
 
 // preChange and postChange keep the tree digest in step with a node's
@@ -188,7 +211,7 @@ func (t *DataTree) putNode(path string, n *Node) {
 func (t *DataTree) preChange(n *Node) { t.digest -= uint64(n.digest) }
 
 func (t *DataTree) postChange(path string, n *Node) {
-	n.digest = NodeDigest(path, n.Data, &n.Stat)
+	n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
 	t.digest += uint64(n.digest)
 }
 
@@ -328,8 +351,11 @@ func (t *DataTree) OwnerTTL(owner int64) int64 {
 
 // CreateNode adds a node. parentCVersion -1 means "current + 1". It fails
 // with NONODE when the parent is missing and NODEEXISTS when the node is
-// there.
+// there; the root ("/" or "") is always there.
 func (t *DataTree) CreateNode(path string, data []byte, acl []jute.ACL, owner int64, parentCVersion int32, zxid, time int64) (*Node, error) {
+	if path == "/" || path == "" {
+		return nil, wire.ErrNodeExists
+	}
 	parentPath, name := Split(path)
 	parent := t.nodes[parentPath]
 	if parent == nil {
@@ -409,8 +435,13 @@ func (t *DataTree) trigger(typ wire.EventType, path string, zxid int64, acl []ju
 }
 
 // DeleteNode removes a node. The parent's pzxid moves forward even when
-// the child is already gone, as a fuzzy-snapshot replay needs.
+// the child is already gone, as a fuzzy-snapshot replay needs. The
+// node's children, if any, stay in the map for the replay to create
+// again (see putNode). The root ("/" or "") cannot be deleted.
 func (t *DataTree) DeleteNode(path string, zxid int64) error {
+	if path == "/" || path == "" {
+		return wire.ErrBadArguments
+	}
 	parentPath, name := Split(path)
 	parent := t.nodes[parentPath]
 	if parent == nil {
@@ -426,12 +457,8 @@ func (t *DataTree) DeleteNode(path string, zxid int64) error {
 	if n == nil {
 		return wire.ErrNoNode
 	}
-	t.digest -= uint64(n.digest)
-	delete(t.nodes, path)
 	acl := t.ACLs.ACLs(n.ACL)
-	t.ACLs.Release(n.ACL)
-	t.unindexOwner(path, n.Stat.EphemeralOwner)
-	t.quotaDeleted(path, parentPath, name, n.Data)
+	t.removeNode(path, parentPath, name, n)
 	if t.Watches != nil {
 		t.trigger(wire.EventNodeDeleted, path, zxid, acl)
 		t.trigger(wire.EventNodeChildrenChanged, parentPath, zxid, t.ACLs.ACLs(parent.ACL))

@@ -492,13 +492,33 @@ func TestSetCversionPzxid(t *testing.T) {
 // TestCreateRoot: a txn creating "/" (only a corrupt log has one) must
 // not replace the root.
 func TestCreateRoot(t *testing.T) {
-	skipBug(t, "server/tree/tree.go CreateNode(\"/\"): Split(\"/\") gives parent \"/\" and name \"\", so the root "+
-		"gets a child \"\" and is then replaced by a new empty node without subtracting its digest; "+
-		"refuse path \"/\" with NODEEXISTS")
 	tr := New()
-	_, err := tr.CreateNode("/", nil, nil, 0, -1, 5, 0)
-	if err != wire.ErrNodeExists {
-		t.Errorf("create / = %v, want NODEEXISTS", err)
+	root := tr.Node("/")
+	for _, p := range []string{"/", ""} {
+		if _, err := tr.CreateNode(p, nil, nil, 0, -1, 5, 0); err != wire.ErrNodeExists {
+			t.Errorf("create %q = %v, want NODEEXISTS", p, err)
+		}
+	}
+	if tr.Node("/") != root || root.HasChild("") {
+		t.Error("the root changed")
+	}
+	checkInvariants(t, tr)
+}
+
+// TestDeleteRoot: a txn deleting "/" (only a corrupt log has one) must
+// not remove the root.
+func TestDeleteRoot(t *testing.T) {
+	tr := New()
+	root := tr.Node("/")
+	r := tr.ProcessTxn(txn(wire.OpDelete, 0, 5, &jute.DeleteTxn{Path: "/"}))
+	if r.Err == wire.ErrOK {
+		t.Error("delete / succeeded")
+	}
+	if err := tr.DeleteNode("", 6); err == nil {
+		t.Error(`delete "" succeeded`)
+	}
+	if tr.Node("/") != root || root.HasChild("") || root.Stat.Pzxid != 0 {
+		t.Errorf("the root changed: %+v", root.Stat)
 	}
 	checkInvariants(t, tr)
 }
@@ -511,13 +531,6 @@ func TestCreateRoot(t *testing.T) {
 // orphan cleanly, as ZooKeeper's NodeHashMapImpl.put removes the digest
 // of the node it replaces.
 func TestReplayOverOrphan(t *testing.T) {
-	skipBug(t, "server/tree/tree.go putNode/CreateNode: creating a node over an orphaned entry of the node map "+
-		"(left by DeleteNode of a parent that still had children, which happens when a fuzzy snapshot is "+
-		"replayed) overwrites t.nodes[path] without subtracting the old node's digest or releasing its ACL "+
-		"reference, and the quota stats still count it, so the tree digest drifts (a TxnDigest check fails), "+
-		"an ACL entry leaks and quota stats over-count after a restore; subtract the replaced node's digest "+
-		"in putNode as NodeHashMapImpl.put does and release its ACL, owner index and quota count (or have "+
-		"DeleteNode drop the subtree it orphans)")
 	// The stream: /x (second incarnation, created at 5) with child /x/c
 	// (created at 6). The log after the snapshot start: delete /x (the
 	// first incarnation, at 4), create /x (5), create /x/c (6).
@@ -534,4 +547,37 @@ func TestReplayOverOrphan(t *testing.T) {
 	tr.ProcessTxn(txn(wire.OpCreate, 0, 5, &jute.CreateTxn{Path: "/x", ACL: OpenACLUnsafe, ParentCVersion: 2}))
 	tr.ProcessTxn(txn(wire.OpCreate, 0, 6, &jute.CreateTxn{Path: "/x/c", Data: []byte("c"), ACL: digestACL, ParentCVersion: 1}))
 	checkInvariants(t, tr)
+}
+
+// TestReplayOverOrphanOwners: an orphan replaced by a create leaves the
+// owner indexes (ephemerals, containers, TTL nodes) and the ACL cache as
+// if it had been deleted first.
+func TestReplayOverOrphanOwners(t *testing.T) {
+	tr := New()
+	tr.ExtendedTypes = true
+	mustCreate(t, tr, "/x", nil, 0, 1)
+	mustCreate(t, tr, "/x/e", nil, 7, 2)
+	mustCreate(t, tr, "/x/k", nil, ContainerOwner, 3)
+	mustCreate(t, tr, "/x/t", nil, tr.TTLOwner(1000), 4)
+	if _, err := tr.CreateNode("/x/a", nil, mixedACL, 0, -1, 5, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.DeleteNode("/x", 6); err != nil {
+		t.Fatal(err)
+	}
+	mustCreate(t, tr, "/x", nil, 0, 7)
+	mustCreate(t, tr, "/x/e", nil, 8, 8)               // another session's ephemeral
+	mustCreate(t, tr, "/x/k", nil, 0, 9)               // a persistent node
+	mustCreate(t, tr, "/x/t", nil, ContainerOwner, 10) // a container
+	mustCreate(t, tr, "/x/a", nil, 0, 11)              // OPEN_ACL_UNSAFE
+	checkInvariants(t, tr)
+	if len(tr.Ephemerals(7)) != 0 || len(tr.Ephemerals(8)) != 1 {
+		t.Fatalf("ephemerals: 7 %q, 8 %q", tr.Ephemerals(7), tr.Ephemerals(8))
+	}
+	if got := sorted(tr.Containers()); !slices.Equal(got, []string{"/x/t"}) || len(tr.TTLs()) != 0 {
+		t.Fatalf("containers %q ttls %q", got, tr.TTLs())
+	}
+	if tr.ACLs.Len() != 1 { // only /zookeeper/config's READ_ACL_UNSAFE
+		t.Fatalf("ACL table %v", tr.ACLs.byID)
+	}
 }
