@@ -20,7 +20,7 @@ import (
 
 // Helpers for the ensemble tests (ensemble_test.go, mixed_test.go).
 
-// ensKeepLogs bounds the log tails printed on failure.
+// ensServeTimeout bounds every wait for an ensemble to serve.
 const ensServeTimeout = 60 * time.Second
 
 // ensProps are the system properties every ensemble member gets: a small
@@ -58,15 +58,28 @@ func (b *ensBugs) skipIfAny(t testing.TB) {
 }
 
 // ensNewEnsemble starts an ensemble and waits until every member serves.
-func ensNewEnsemble(t *testing.T, members []zkproc.MemberSpec, props ...string) *zkproc.Ensemble {
+// The member with the highest id starts first and is in the election
+// before the others start, so it leads (all zxids are 0).
+func ensNewEnsemble(t *testing.T, members []zkproc.MemberSpec, tickTime int) *zkproc.Ensemble {
 	t.Helper()
-	e := zkproc.NewEnsemble(t, zkproc.EnsembleConfig{
-		ZkdBin: zkdBin, Members: members, Props: append(append([]string{}, ensProps...), props...),
-	})
+	e := zkproc.NewEnsemble(t, zkproc.EnsembleConfig{ZkdBin: zkdBin, Members: members, Props: ensProps, TickTime: tickTime})
 	t0 := time.Now()
+	first := e.Members[0]
+	for _, m := range e.Voters() {
+		if m.ID > first.ID {
+			first = m
+		}
+	}
+	first.Start()
+	if err := first.WaitElectionPort(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	e.StartAll()
 	e.MustServe(ensServeTimeout)
 	t.Logf("ensemble serving in %v: %s", time.Since(t0).Round(time.Millisecond), e.Modes())
+	if l := e.Leader(); l != first {
+		t.Fatalf("server %d (%s), started first with the highest id, should lead: %s", first.ID, first.Kind, e.Modes())
+	}
 	return e
 }
 
@@ -324,7 +337,7 @@ func ensCheckPresent(t testing.TB, what string, tree map[string]ensNode, want []
 type ensLoad struct {
 	mu       sync.Mutex
 	acked    []string
-	ackTimes []time.Time
+	ackTimes [][2]time.Time // sent, acknowledged
 	errors   int
 	stop     chan struct{}
 	wg       sync.WaitGroup
@@ -345,11 +358,12 @@ func ensStartLoad(t testing.TB, root string, writers int, addrs []string) *ensLo
 				default:
 				}
 				p := fmt.Sprintf("%s/w%d-%06d", root, w, i)
+				sent := time.Now()
 				_, err := c.Create(p, []byte(p), 0, zk.WorldACL(zk.PermAll))
 				l.mu.Lock()
 				if err == nil {
 					l.acked = append(l.acked, p)
-					l.ackTimes = append(l.ackTimes, time.Now())
+					l.ackTimes = append(l.ackTimes, [2]time.Time{sent, time.Now()})
 				} else {
 					l.errors++
 				}
@@ -382,16 +396,18 @@ func (l *ensLoad) counts() (acked, errors int) {
 	return len(l.acked), l.errors
 }
 
-// firstAckAfter is the time of the first acknowledgement after t0.
+// firstAckAfter is the time of the first acknowledgement of a write
+// sent after t0.
 func (l *ensLoad) firstAckAfter(t0 time.Time) (time.Time, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var first time.Time
 	for _, at := range l.ackTimes {
-		if at.After(t0) {
-			return at, true
+		if at[0].After(t0) && (first.IsZero() || at[1].Before(first)) {
+			first = at[1]
 		}
 	}
-	return time.Time{}, false
+	return first, !first.IsZero()
 }
 
 // waitAcks waits until the load has n more acknowledgements than now.

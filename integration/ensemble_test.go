@@ -27,24 +27,30 @@ func zkdMembers(voters, observers int) []zkproc.MemberSpec {
 // through every member after a sync.
 func ensCheckReplication(t *testing.T, e *zkproc.Ensemble, root string) {
 	t.Helper()
+	ensCheckReplicationOf(t, e, e.Members, root)
+}
+
+// ensCheckReplicationOf is ensCheckReplication on some members.
+func ensCheckReplicationOf(t *testing.T, e *zkproc.Ensemble, ms []*zkproc.Member, root string) {
+	t.Helper()
 	conns := map[int64]*zk.Conn{}
-	for _, m := range e.Members {
+	for _, m := range ms {
 		conns[m.ID] = ensConnect(t, 10*time.Second, m.Addr)
 	}
-	ensEnsurePath(t, conns[e.Members[0].ID], root)
-	for _, m := range e.Members {
+	ensEnsurePath(t, conns[ms[0].ID], root)
+	for _, m := range ms {
 		p := fmt.Sprintf("%s/from-%d", root, m.ID)
 		data := fmt.Sprintf("written through server %d (%s)", m.ID, m.Kind)
 		if _, err := conns[m.ID].Create(p, []byte(data), 0, zk.WorldACL(zk.PermAll)); err != nil {
 			t.Fatalf("create %s through server %d (%s): %v", p, m.ID, m.Kind, err)
 		}
 	}
-	for _, r := range e.Members {
+	for _, r := range ms {
 		c := conns[r.ID]
 		if _, err := c.Sync(root); err != nil {
 			t.Fatalf("sync through server %d: %v", r.ID, err)
 		}
-		for _, m := range e.Members {
+		for _, m := range ms {
 			p := fmt.Sprintf("%s/from-%d", root, m.ID)
 			data, _, err := c.Get(p)
 			want := fmt.Sprintf("written through server %d (%s)", m.ID, m.Kind)
@@ -106,11 +112,11 @@ func ensSameDigest(t *testing.T, ms []*zkproc.Member, d time.Duration) string {
 // through every member; the leader SIGKILLed under a load of 8 writers;
 // no acknowledged write lost, the same tree and digest everywhere.
 func TestEnsembleZkdFailover(t *testing.T) {
-	e := ensNewEnsemble(t, zkdMembers(3, 1))
+	e := ensNewEnsemble(t, zkdMembers(3, 1), 500)
 	ensCheckReplication(t, e, "/repl")
 
-	load := ensStartLoad(t, "/load", 8, e.Addrs())
 	ensEnsurePath(t, ensConnect(t, 10*time.Second, e.Addrs()...), "/load")
+	load := ensStartLoad(t, "/load", 8, e.Addrs())
 	load.waitAcks(t, 300, 30*time.Second)
 	leader := e.Leader()
 	if leader == nil {
@@ -125,9 +131,17 @@ func TestEnsembleZkdFailover(t *testing.T) {
 		t.Fatalf("%v: %s", err, e.Modes())
 	}
 	tLeader := time.Since(tKill)
-	load.waitAcks(t, 1, 30*time.Second)
-	ack, _ := load.firstAckAfter(tKill)
-	t.Logf("failover: server %d (%s) reports leader %v after the kill; first acknowledged write after %v",
+	var ack time.Time
+	if err := ensRetry(30*time.Second, func() error {
+		var ok bool
+		if ack, ok = load.firstAckAfter(tKill); !ok {
+			return fmt.Errorf("no write sent after the kill acknowledged")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("failover: server %d (%s) reports leader %v after the kill; first write sent after the kill acknowledged %v after it",
 		nl.ID, nl.Kind, tLeader.Round(time.Millisecond), ack.Sub(tKill).Round(time.Millisecond))
 	if d := ack.Sub(tKill); d > 15*time.Second {
 		t.Errorf("writes resumed only %v after the leader died", d)
@@ -206,11 +220,8 @@ func TestEnsembleZkdSync(t *testing.T) {
 	var bugs ensBugs
 	ms := zkdMembers(5, 0)
 	ms[3].Props = []string{"-Dzookeeper.forceSnapshotSync=true"}
-	e := ensNewEnsemble(t, ms)
-	leader := e.Leader()
-	if leader == nil || leader.ID != 5 {
-		t.Fatalf("server 5 should lead a fresh ensemble: %s", e.Modes())
-	}
+	e := ensNewEnsemble(t, ms, 500)
+	leader := e.Member(5)
 	ensCheckReplication(t, e, "/repl")
 
 	f := e.Member(1)
@@ -314,13 +325,8 @@ func ensTruncScenario(t *testing.T, kind zkproc.Kind) {
 	for i := int64(1); i <= 3; i++ {
 		ms = append(ms, zkproc.MemberSpec{ID: i, Kind: kind})
 	}
-	e := zkproc.NewEnsemble(t, zkproc.EnsembleConfig{ZkdBin: zkdBin, Members: ms, TickTime: 1000, Props: ensProps})
-	e.StartAll()
-	e.MustServe(ensServeTimeout)
-	l := e.Leader()
-	if l == nil || l.ID != 3 {
-		t.Fatalf("server 3 should lead a fresh ensemble: %s", e.Modes())
-	}
+	e := ensNewEnsemble(t, ms, 1000)
+	l := e.Member(3)
 	f1, f2 := e.Member(1), e.Member(2)
 	cl := ensConnect(t, 20*time.Second, l.Addr)
 	committed := ensWriteN(t, cl, "/trunc-committed", 10)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -588,6 +589,29 @@ func (m *Member) WaitMode(mode string, d time.Duration) error {
 		}
 		if time.Now().After(deadline) {
 			return fmt.Errorf("server %d is %q after %v, want %s", m.ID, last, d, mode)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// WaitElectionPort waits until the member accepts connections on its
+// election port, i.e. it takes part in leader election. Starting the
+// intended leader first and waiting for this puts it in the first
+// election: with equal zxids, the highest server id wins.
+func (m *Member) WaitElectionPort(d time.Duration) error {
+	deadline := time.Now().Add(d)
+	addr := fmt.Sprintf("127.0.0.1:%d", m.ElectionPort)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if m.Exited() {
+			return fmt.Errorf("server %d exited", m.ID)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("server %d: election port %s not open within %v: %v", m.ID, addr, d, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
