@@ -87,6 +87,10 @@ type Config struct {
 	Props []string // -Dname=value system properties
 	Dir   string   // reuse this directory (data survives restarts); empty: a new temp dir
 	Port  int      // reuse this port; 0: a free one
+	// ClassPath adds jars to ZooKeeper's classpath (StartZooKeeper only),
+	// e.g. an SLF4J binding such as /usr/share/java/slf4j-simple.jar so
+	// that ZooKeeper's log lands in Proc.Log.
+	ClassPath []string
 }
 
 func writeConfig(t testing.TB, c *Config) (dir, cfg string, port int) {
@@ -130,7 +134,8 @@ func StartZooKeeper(t testing.TB, c Config) *Proc {
 	t.Helper()
 	Require(t, HaveZooKeeper(), "java and "+ZooKeeperJar)
 	dir, cfg, port := writeConfig(t, &c)
-	args := []string{"-cp", "/etc/zookeeper/conf:" + ZooKeeperJar, "-Xmx512m", "-Dzookeeper.log.dir=" + dir}
+	cp := strings.Join(append([]string{"/etc/zookeeper/conf", ZooKeeperJar}, c.ClassPath...), ":")
+	args := []string{"-cp", cp, "-Xmx512m", "-Dzookeeper.log.dir=" + dir}
 	args = append(args, c.Props...)
 	args = append(args, "org.apache.zookeeper.server.quorum.QuorumPeerMain", cfg)
 	return start(t, exec.Command("java", args...), dir, cfg, port)
