@@ -10,6 +10,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/http"
+	_ "net/http/pprof" // served only when ZKD_PPROF names an address
 	"os"
 	"os/signal"
 	"strings"
@@ -86,6 +88,16 @@ func run(args []string, stderr io.Writer) int {
 			log.Error().Err(err).Str("config", cfgPath).Msg("invalid configuration")
 			return 2
 		}
+	}
+	if addr := os.Getenv("ZKD_PPROF"); addr != "" {
+		// Profiling on demand (go tool pprof http://addr/debug/pprof/profile);
+		// off by default so nothing listens that the config did not ask for.
+		go func() {
+			log.Info().Str("addr", addr).Msg("pprof listening")
+			if err := http.ListenAndServe(addr, nil); err != nil {
+				log.Warn().Err(err).Str("addr", addr).Msg("pprof listener stopped")
+			}
+		}()
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
