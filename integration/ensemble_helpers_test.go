@@ -58,27 +58,26 @@ func (b *ensBugs) skipIfAny(t testing.TB) {
 }
 
 // ensNewEnsemble starts an ensemble and waits until every member serves.
-// The member with the highest id starts first and is in the election
-// before the others start, so it leads (all zxids are 0).
+// The voter with the highest id leads: it starts with just enough voters
+// of the lowest ids for a quorum (all zxids are 0, so the highest id
+// wins their election), and the other members join once they serve.
 func ensNewEnsemble(t *testing.T, members []zkproc.MemberSpec, tickTime int) *zkproc.Ensemble {
 	t.Helper()
 	e := zkproc.NewEnsemble(t, zkproc.EnsembleConfig{ZkdBin: zkdBin, Members: members, Props: ensProps, TickTime: tickTime})
 	t0 := time.Now()
-	first := e.Members[0]
-	for _, m := range e.Voters() {
-		if m.ID > first.ID {
-			first = m
-		}
+	voters := e.Voters()
+	sort.Slice(voters, func(i, j int) bool { return voters[i].ID < voters[j].ID })
+	leader := voters[len(voters)-1]
+	first := append([]*zkproc.Member{leader}, voters[:len(voters)/2]...)
+	for _, m := range first {
+		m.Start()
 	}
-	first.Start()
-	if err := first.WaitElectionPort(30 * time.Second); err != nil {
-		t.Fatal(err)
-	}
+	e.MustServe(ensServeTimeout, first...)
 	e.StartAll()
 	e.MustServe(ensServeTimeout)
 	t.Logf("ensemble serving in %v: %s", time.Since(t0).Round(time.Millisecond), e.Modes())
-	if l := e.Leader(); l != first {
-		t.Fatalf("server %d (%s), started first with the highest id, should lead: %s", first.ID, first.Kind, e.Modes())
+	if l := e.Leader(); l != leader {
+		t.Fatalf("server %d (%s) should lead: %s", leader.ID, leader.Kind, e.Modes())
 	}
 	return e
 }
@@ -513,4 +512,63 @@ func ensLoggedPaths(t testing.TB, dataDir string) string {
 		b.Write(out)
 	}
 	return b.String()
+}
+
+// ensCheckSessions holds an idle session with a short timeout on every
+// given member, each owning an ephemeral node, for 2.5 timeouts: the
+// leader must see them touched through its learners' PING replies, so
+// none expires. Closed, their ephemerals go everywhere.
+func ensCheckSessions(t testing.TB, ms []*zkproc.Member, tag string) {
+	t.Helper()
+	const timeout = 2 * time.Second
+	type held struct {
+		m    *zkproc.Member
+		c    *zk.Conn
+		path string
+	}
+	var hs []held
+	for _, m := range ms {
+		c := ensConnect(t, timeout, m.Addr)
+		p := fmt.Sprintf("/%s-ephemeral-%d", tag, m.ID)
+		if _, err := c.Create(p, nil, zk.FlagEphemeral, zk.WorldACL(zk.PermAll)); err != nil {
+			t.Fatalf("create %s through server %d (%s): %v", p, m.ID, m.Kind, err)
+		}
+		hs = append(hs, held{m, c, p})
+	}
+	time.Sleep(5 * time.Second)
+	r := ensConnect(t, 10*time.Second, ms[0].Addr)
+	if _, err := r.Sync("/"); err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range hs {
+		ok, _, err := r.Exists(h.path)
+		if err != nil || !ok || h.c.State() != zk.StateHasSession {
+			t.Errorf("idle session 0x%x on server %d (%s) did not survive 5s idle (timeout %v): ephemeral exists %v (%v), client state %v",
+				h.c.SessionID(), h.m.ID, h.m.Kind, timeout, ok, err, h.c.State())
+		}
+	}
+	for _, h := range hs {
+		h.c.Close()
+	}
+	for _, m := range ms {
+		c := ensConnect(t, 10*time.Second, m.Addr)
+		if _, err := c.Sync("/"); err != nil {
+			t.Fatal(err)
+		}
+		for _, h := range hs {
+			if ok, _, err := c.Exists(h.path); err != nil || ok {
+				t.Errorf("server %d (%s) still has %s after its session closed (%v)", m.ID, m.Kind, h.path, err)
+			}
+		}
+		c.Close()
+	}
+	r.Close()
+}
+
+// ensTail is the end of s, at most n bytes.
+func ensTail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }

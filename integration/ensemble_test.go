@@ -342,7 +342,7 @@ func ensTruncScenario(t *testing.T, kind zkproc.Kind) {
 	time.Sleep(time.Second)
 	l.Kill()
 	if logged := ensLoggedPaths(t, l.DataDir); !strings.Contains(logged, "/trunc-uncommitted") {
-		t.Fatalf("the old leader's txn log does not hold the uncommitted proposal:\n%s", tailOf(logged, 3000))
+		t.Fatalf("the old leader's txn log does not hold the uncommitted proposal:\n%s", ensTail(logged, 3000))
 	}
 	f1.Kill()
 	f2.Kill()
@@ -403,4 +403,87 @@ func ensTruncScenario(t *testing.T, kind zkproc.Kind) {
 // committed is truncated when it rejoins (see ensTruncScenario).
 func TestEnsembleZkdTrunc(t *testing.T) {
 	ensTruncScenario(t, zkproc.KindZkd)
+}
+
+// ensLoggedByNewLeaderScenario: a proposal that only the next leader
+// logged must reach every follower of that leader (it is part of the new
+// leader's history, which Zab makes everyone's):
+//
+//  1. Three servers, leader L = server 3, a client session on L.
+//  2. Both followers paused (SIGSTOP); the client creates /ff-node
+//     through L; L logs the proposal, which waits unread in the paused
+//     followers' socket buffers. L is killed (SIGKILL).
+//  3. Follower 1 is killed while paused (it never reads the proposal);
+//     follower 2 is resumed: it reads and logs the PROPOSAL, then finds
+//     L gone and brings its logged txns into its database
+//     (fastForwardDataBase).
+//  4. Follower 1 starts again from its data directory: server 2 has the
+//     higher zxid (and id) and leads; it must send follower 1 the txn it
+//     lacks (ZooKeeper's fastForwardDataBase also adds the txn to the
+//     committed log that DIFFs are made from).
+//  5. L starts again and rejoins. Every server must have /ff-node.
+func ensLoggedByNewLeaderScenario(t *testing.T, kind zkproc.Kind) {
+	var ms []zkproc.MemberSpec
+	for i := int64(1); i <= 3; i++ {
+		ms = append(ms, zkproc.MemberSpec{ID: i, Kind: kind})
+	}
+	e := ensNewEnsemble(t, ms, 1000)
+	l := e.Member(3)
+	f1, f2 := e.Member(1), e.Member(2)
+	cl := ensConnect(t, 20*time.Second, l.Addr)
+	committed := ensWriteN(t, cl, "/ff-committed", 10)
+	ensQuiet(t, e.Members, 10*time.Second)
+
+	f1.Pause()
+	f2.Pause()
+	go func() { _, _ = cl.Create("/ff-node", []byte("logged by the next leader only"), 0, zk.WorldACL(zk.PermAll)) }()
+	time.Sleep(time.Second)
+	l.Kill()
+	f1.Kill()
+	f2.Resume()
+	time.Sleep(time.Second)
+	f1.Start()
+	n, err := e.WaitLeader(30*time.Second, l)
+	if err != nil {
+		t.Fatalf("%v: %s", err, e.Modes())
+	}
+	e.MustServe(ensServeTimeout, f1, f2)
+	nz, _ := n.Zxid()
+	t.Logf("server %d (%s) leads with zxid 0x%x; follower 1 synced by %q", n.ID, n.Kind, nz, ensSyncMode(f1))
+	if n != f2 {
+		t.Fatalf("server 2, which logged the proposal, should lead: %s", e.Modes())
+	}
+	l.Start()
+	e.MustServe(ensServeTimeout)
+	t.Logf("old leader rejoined, synced by %q: %s", ensSyncMode(l), e.Modes())
+
+	var bugs ensBugs
+	fail := t.Errorf
+	if kind == zkproc.KindZkd {
+		fail = func(format string, args ...any) { bugs.add(t, format, args...) }
+	}
+	trees, diffs := ensCompareTrees(t, e.Members)
+	var has, lacks []int64
+	for _, m := range e.Members {
+		ensCheckPresent(t, fmt.Sprintf("server %d", m.ID), trees[m.ID], committed)
+		if _, ok := trees[m.ID]["/ff-node"]; ok {
+			has = append(has, m.ID)
+		} else {
+			lacks = append(lacks, m.ID)
+		}
+	}
+	t.Logf("/ff-node on servers %v, not on %v", has, lacks)
+	if len(lacks) > 0 {
+		fail("a txn only the new leader %d had logged (it fast-forwarded it into its tree when the old leader died) is missing on servers %v after they synced from it", n.ID, lacks)
+	}
+	if diffs != "" {
+		t.Logf("%s", diffs)
+		fail("the servers' trees differ after syncing from the new leader")
+	}
+	bugs.skipIfAny(t)
+}
+
+// TestEnsembleZkdLoggedByNewLeader: see ensLoggedByNewLeaderScenario.
+func TestEnsembleZkdLoggedByNewLeader(t *testing.T) {
+	ensLoggedByNewLeaderScenario(t, zkproc.KindZkd)
 }

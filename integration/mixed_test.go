@@ -67,7 +67,8 @@ func mixedFailover(t *testing.T, e *zkproc.Ensemble, want *zkproc.Member) {
 	t.Logf("old leader %d rejoined, synced by %q: %s", old.ID, ensSyncMode(old), e.Modes())
 }
 
-// TestMixedTwoZooKeeperOneZkd: ZooKeeper servers 1 and 2, zkd server 3.
+// TestMixedTwoZooKeeperOneZkd: ZooKeeper servers 1 and 2, zkd server 3,
+// and a zkd observer 4.
 // zkd leads first (highest id); ZooKeeper follower 1 is synced from it;
 // then zkd is killed, ZooKeeper 2 leads and zkd 3 is synced from it.
 func TestMixedTwoZooKeeperOneZkd(t *testing.T) {
@@ -75,38 +76,42 @@ func TestMixedTwoZooKeeperOneZkd(t *testing.T) {
 	var bugs ensBugs
 	e := ensNewEnsemble(t, []zkproc.MemberSpec{
 		{ID: 1, Kind: zkproc.KindZooKeeper}, {ID: 2, Kind: zkproc.KindZooKeeper}, {ID: 3, Kind: zkproc.KindZkd},
+		{ID: 4, Kind: zkproc.KindZkd, Observer: true},
 	}, 500)
 	ensCheckReplication(t, e, "/repl-zkd-leader")
+	ensCheckSessions(t, e.Members, "zkd-leader")
 	mixedSyncChecks(t, e, e.Member(1), &bugs, "zk-from-zkd")
 	ensSameTrees(t, e.Members)
 
 	mixedFailover(t, e, e.Member(2))
 	ensCheckReplication(t, e, "/repl-zk-leader")
+	ensCheckSessions(t, e.Members, "zk-leader")
 	mixedSyncChecks(t, e, e.Member(3), &bugs, "zkd-from-zk")
 	ensSameTrees(t, e.Members)
 	bugs.skipIfAny(t)
 }
 
-// TestMixedOneZooKeeperTwoZkd: zkd servers 1 and 2, ZooKeeper server 3.
-// ZooKeeper starts first and leads (highest id); zkd follower 1 is
+// TestMixedOneZooKeeperTwoZkd: zkd servers 1 and 2, ZooKeeper server 3,
+// and a ZooKeeper observer 4.
+// ZooKeeper leads first (highest id); zkd follower 1 is
 // synced from it; then ZooKeeper is killed, zkd 2 leads and ZooKeeper 3
 // is synced from it.
 func TestMixedOneZooKeeperTwoZkd(t *testing.T) {
 	zkproc.Require(t, zkproc.HaveZooKeeper(), "java and "+zkproc.ZooKeeperJar)
 	var bugs ensBugs
-	// zkd starts in milliseconds and two zkd servers are a quorum:
-	// ZooKeeper starts first so it is in the first election, which it
-	// wins with the highest id.
 	e := ensNewEnsemble(t, []zkproc.MemberSpec{
 		{ID: 1, Kind: zkproc.KindZkd}, {ID: 2, Kind: zkproc.KindZkd}, {ID: 3, Kind: zkproc.KindZooKeeper},
+		{ID: 4, Kind: zkproc.KindZooKeeper, Observer: true},
 	}, 500)
 	zk3 := e.Member(3)
 	ensCheckReplication(t, e, "/repl-zk-leader")
+	ensCheckSessions(t, e.Members, "zk-leader")
 	mixedSyncChecks(t, e, e.Member(1), &bugs, "zkd-from-zk")
 	ensSameTrees(t, e.Members)
 
 	mixedFailover(t, e, e.Member(2))
 	ensCheckReplication(t, e, "/repl-zkd-leader")
+	ensCheckSessions(t, e.Members, "zkd-leader")
 	mixedSyncChecks(t, e, zk3, &bugs, "zk-from-zkd")
 	ensSameTrees(t, e.Members)
 	bugs.skipIfAny(t)
@@ -163,4 +168,11 @@ func TestMixedRollingMigration(t *testing.T) {
 func TestEnsembleZooKeeperTruncReference(t *testing.T) {
 	zkproc.Require(t, zkproc.HaveZooKeeper(), "java and "+zkproc.ZooKeeperJar)
 	ensTruncScenario(t, zkproc.KindZooKeeper)
+}
+
+// TestEnsembleZooKeeperLoggedByNewLeaderReference runs
+// ensLoggedByNewLeaderScenario on Apache ZooKeeper alone.
+func TestEnsembleZooKeeperLoggedByNewLeaderReference(t *testing.T) {
+	zkproc.Require(t, zkproc.HaveZooKeeper(), "java and "+zkproc.ZooKeeperJar)
+	ensLoggedByNewLeaderScenario(t, zkproc.KindZooKeeper)
 }

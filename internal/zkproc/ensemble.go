@@ -124,6 +124,17 @@ func NewEnsemble(t testing.TB, c EnsembleConfig) *Ensemble {
 			for _, m := range e.Members {
 				t.Logf("==== server %d (%s) log tail:\n%s", m.ID, m.Kind, m.LogTail(150))
 			}
+			// $ZKPROC_KEEP_DIR keeps the members' directories (zoo.cfg,
+			// data, server.log) of a failed test for a post-mortem.
+			if keep := os.Getenv("ZKPROC_KEEP_DIR"); keep != "" {
+				dst := filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
+				_ = os.MkdirAll(dst, 0o755)
+				if out, err := exec.Command("cp", "-a", root, dst).CombinedOutput(); err != nil {
+					t.Logf("keeping %s: %v %s", root, err, out)
+				} else {
+					t.Logf("server directories kept in %s", dst)
+				}
+			}
 		}
 		for _, m := range e.Members {
 			if m.logFile != nil {
