@@ -436,7 +436,9 @@ func ensLoggedByNewLeaderScenario(t *testing.T, kind zkproc.Kind) {
 
 	f1.Pause()
 	f2.Pause()
-	go func() { _, _ = cl.Create("/ff-node", []byte("logged by the next leader only"), 0, zk.WorldACL(zk.PermAll)) }()
+	go func() {
+		_, _ = cl.Create("/ff-node", []byte("logged by the next leader only"), 0, zk.WorldACL(zk.PermAll))
+	}()
 	time.Sleep(time.Second)
 	l.Kill()
 	f1.Kill()
