@@ -3,6 +3,8 @@ package tree
 import (
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"sync"
 
 	"zkd/jute"
@@ -22,6 +24,9 @@ type Snapshot struct {
 	// maxACL is the highest ACL id allocated when the snapshot began; ids
 	// are never reused, so a higher one is an ACL set since.
 	maxACL int64
+	// oldACL holds, for each node whose ACL was set since the snapshot
+	// began, the id it had then (in acls, unless it was dangling).
+	oldACL map[string]int64
 }
 
 // BeginSnapshot pins what the stream needs from this moment: the session
@@ -42,19 +47,30 @@ func (t *DataTree) BeginSnapshot() *Snapshot {
 	for k, v := range t.ACLs.byID {
 		s.acls[k] = v
 	}
-	t.snapshots++
-	if t.snapOldACL == nil {
-		t.snapOldACL = make(map[string]int64)
-	}
+	t.snaps = append(t.snaps, s)
 	return s
 }
 
 // End releases what BeginSnapshot pinned.
 func (s *Snapshot) End() {
 	t := s.t
-	t.snapshots--
-	if t.snapshots == 0 {
-		t.snapOldACL = nil
+	if i := slices.Index(t.snaps, s); i >= 0 {
+		t.snaps = slices.Delete(t.snaps, i, i+1)
+	}
+	if len(t.snaps) == 0 {
+		t.snaps = nil
+	}
+	s.oldACL = nil
+}
+
+// aclChanged records, on the first setACL of path since the snapshot
+// began, the ACL id the node had until then.
+func (s *Snapshot) aclChanged(path string, old int64) {
+	if s.oldACL == nil {
+		s.oldACL = make(map[string]int64)
+	}
+	if _, ok := s.oldACL[path]; !ok {
+		s.oldACL[path] = old
 	}
 }
 
@@ -96,15 +112,17 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 				continue // deleted since; the log replay agrees
 			}
 			acl := n.ACL
+			// An id allocated since the snapshot began is not in its
+			// table. Ids from before are written as they are, even one
+			// missing from the table (a dangling id read from a damaged
+			// snapshot), so that no subtree is lost.
 			if acl > s.maxACL {
 				if n.Stat.Czxid > s.StartZxid {
 					continue // created since: replay creates it and its subtree
 				}
-				old, ok := s.t.snapOldACL[path]
-				if !ok {
-					continue
+				if old, ok := s.oldACL[path]; ok {
+					acl = old // setACL since: replay sets it again
 				}
-				acl = old // setACL since: replay sets it again
 			}
 			name := path
 			if path == "/" {
@@ -180,6 +198,7 @@ func ReadSnapshot(s *jute.Stream) (*DataTree, error) {
 		}
 		t.ACLs.add(id, acls)
 	}
+	maxACL := t.ACLs.nextID - 1
 	for {
 		var path string
 		var n *Node
@@ -215,10 +234,16 @@ func ReadSnapshot(s *jute.Stream) (*DataTree, error) {
 			t.DanglingACLs++
 		}
 		t.ACLs.addRef(n.ACL)
+		maxACL = max(maxACL, n.ACL)
 		t.nodes[path] = n
 	}
 	if t.nodes["/"] == nil {
 		return nil, fmt.Errorf("invalid data tree: no root")
+	}
+	// New ids must not meet a dangling one, and a snapshot must be able
+	// to tell them from every id a node holds now (Snapshot.WriteTo).
+	if maxACL < math.MaxInt64 {
+		t.ACLs.nextID = max(t.ACLs.nextID, maxACL+1)
 	}
 	t.ACLs.purgeUnused()
 	return t, nil

@@ -302,21 +302,69 @@ func TestReadSnapshotDanglingACL(t *testing.T) {
 // the table (a damaged or fuzzy stream) must still be written by the
 // next snapshot, with its subtree.
 func TestSnapshotKeepsDanglingACLNodes(t *testing.T) {
-	skipBug(t, "server/tree/snapshot.go Snapshot.WriteTo: a node whose ACL id is not in the pinned table, "+
-		"with czxid <= StartZxid and no snapOldACL entry, is skipped together with its whole subtree, so a "+
-		"tree loaded with DanglingACLs > 0 silently loses those subtrees at its next snapshot; only ids "+
-		"allocated after BeginSnapshot need the skip/old-id logic, older ids should be written as they are")
 	in := header(0, 1).node("", -1).node("/a", 1).node("/a/b", 9).node("/a/b/c", 1).end()
 	tr, err := ReadSnapshot(jute.NewStream(bytes.NewReader(in), 1<<20))
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr.Finish()
+	// New ids start after every id a node holds, so the dangling 9 is
+	// one allocated before any later snapshot begins.
+	if tr.ACLs.nextID != 10 {
+		t.Fatalf("nextID %d", tr.ACLs.nextID)
+	}
+	if id := tr.ACLs.Convert(digestACL); id != 10 {
+		t.Fatalf("new id %d", id)
+	}
 	back := roundTrip(t, tr)
 	for _, p := range []string{"/a/b", "/a/b/c"} {
 		if back.Node(p) == nil {
 			t.Errorf("%s lost by the snapshot", p)
 		}
+	}
+	if n := back.Node("/a/b"); n == nil || n.ACL != 9 || back.DanglingACLs != 1 {
+		t.Errorf("/a/b written with ACL id %v, %d dangling", n, back.DanglingACLs)
+	}
+}
+
+// TestOverlappingSnapshotsOldACL: each snapshot writes a node whose ACL
+// was set since it began with the id the node had when *it* began, which
+// its own table holds.
+func TestOverlappingSnapshotsOldACL(t *testing.T) {
+	tr := New()
+	if _, err := tr.CreateNode("/a", nil, digestACL, 0, -1, 1, 0); err != nil {
+		t.Fatal(err)
+	}
+	tr.LastProcessedZxid = 1
+	x := tr.Node("/a").ACL
+	s1 := tr.BeginSnapshot()
+	mustSetACL := func(acl []jute.ACL, v int32) int64 {
+		n, err := tr.SetACL("/a", acl, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.ACL
+	}
+	y := mustSetACL(mixedACL, 1) // x is released: s2's table lacks it
+	s2 := tr.BeginSnapshot()
+	mustSetACL([]jute.ACL{{Perms: wire.PermRead, ID: jute.Id{Scheme: "ip", ID: "10.0.0.1"}}}, 2)
+	for _, c := range []struct {
+		s    *Snapshot
+		want int64
+	}{{s1, x}, {s2, y}} {
+		var buf bytes.Buffer
+		if _, err := c.s.WriteTo(&buf, nopLocker{}); err != nil {
+			t.Fatal(err)
+		}
+		back := readSnapshot(t, buf.Bytes(), tr)
+		if n := back.Node("/a"); n == nil || n.ACL != c.want || back.DanglingACLs != 0 {
+			t.Fatalf("/a written as %+v, want ACL id %d; %d dangling", n, c.want, back.DanglingACLs)
+		}
+	}
+	s2.End()
+	s1.End()
+	if tr.snaps != nil {
+		t.Fatal("snapshots still registered")
 	}
 }
 
@@ -516,7 +564,7 @@ func TestFuzzySnapshotOverlapping(t *testing.T) {
 			}
 			s1.End()
 			s2.End()
-			if live.snapshots != 0 || live.snapOldACL != nil {
+			if live.snaps != nil || s1.oldACL != nil || s2.oldACL != nil {
 				t.Fatal("End must release everything once no snapshot is running")
 			}
 			dangling := 0
@@ -535,11 +583,6 @@ func TestFuzzySnapshotOverlapping(t *testing.T) {
 			// The replay repairs the nodes, but the stream itself must be
 			// whole: each node's ACL id in its own ACL table.
 			if dangling != 0 {
-				skipBug(t, "server/tree/snapshot.go + tree.go SetACL: with two snapshots in flight, snapOldACL keeps "+
-					"the ACL id from before the first one, which the second one's ACL table may not hold, so the "+
-					"second stream has nodes whose ACL id is not in its table (ReadSnapshot counts them as "+
-					"DanglingACLs; ZooKeeper logs \"Ignoring acl\" and only the replayed setACL repairs them); "+
-					"keep the pre-setACL id per Snapshot, recorded only for paths changed after that snapshot began")
 				t.Fatalf("a stream refers to %d ACL ids it does not hold", dangling)
 			}
 		})

@@ -142,13 +142,12 @@ type DataTree struct {
 	Emulate353TTL bool
 	quotas        quotaIndex
 	scratch       []byte // for node digests
-	// snapshots counts snapshots being written; while any is, setACL
-	// remembers each node's ACL id from before (see Snapshot.WriteTo).
 	// DanglingACLs counts nodes read from a snapshot whose ACL id is not in
 	// its table; they read as having no ACL entries.
 	DanglingACLs int
-	snapshots    int
-	snapOldACL   map[string]int64
+	// snaps are the snapshots being written; setACL tells each the ACL id
+	// a node had when it began (see Snapshot.WriteTo).
+	snaps []*Snapshot
 }
 
 // New returns a tree holding the root, /zookeeper, /zookeeper/quota and
@@ -492,10 +491,8 @@ func (t *DataTree) SetACL(path string, acl []jute.ACL, version int32) (*Node, er
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
-	if t.snapshots > 0 {
-		if _, ok := t.snapOldACL[path]; !ok {
-			t.snapOldACL[path] = n.ACL
-		}
+	for _, s := range t.snaps {
+		s.aclChanged(path, n.ACL)
 	}
 	t.ACLs.Release(n.ACL)
 	t.preChange(n)
