@@ -13,9 +13,7 @@ import (
 
 // canonical reports whether every node of a tree read from a snapshot
 // sits at a path Split and Join map back to itself, linked from an
-// existing parent. Streams that break this hit the known bug of
-// TestReadSnapshotMalformedPaths (a cycle makes Walk recurse forever),
-// so the fuzz targets set them aside.
+// existing parent: ReadSnapshot refuses streams that break this.
 func canonical(t *DataTree) bool {
 	for p := range t.nodes {
 		if p == "/" {
@@ -61,12 +59,16 @@ func FuzzReadSnapshot(f *testing.F) {
 		if len(tr.nodes) > len(in)/16 || len(tr.Sessions) > len(in)/12 {
 			t.Fatalf("%d nodes, %d sessions from %d bytes", len(tr.nodes), len(tr.Sessions), len(in))
 		}
-		if !canonical(tr) || tr.DanglingACLs > 0 {
-			return // known bugs: TestReadSnapshotMalformedPaths, TestSnapshotKeepsDanglingACLNodes
+		if !canonical(tr) {
+			t.Fatal("a tree with non-canonical paths or broken links was accepted")
 		}
 		tr.ExtendedTypes = true
 		tr.Finish()
-		if tr.Digest() != recomputeDigest(tr) {
+		if tr.DanglingACLs == 0 {
+			if errs := invariantErrors(tr); len(errs) > 0 {
+				t.Fatalf("tree invariants:\n%s", strings.Join(errs, "\n"))
+			}
+		} else if tr.Digest() != recomputeDigest(tr) {
 			t.Fatal("digest after Finish")
 		}
 		b, _ := writeSnapshot(t, tr)

@@ -221,14 +221,24 @@ func ReadSnapshot(s *jute.Stream) (*DataTree, error) {
 			break
 		}
 		if path == "" {
+			if t.nodes["/"] != nil {
+				return nil, fmt.Errorf("invalid data tree: duplicate root")
+			}
 			path = "/"
 		} else {
+			if !canonicalPath(path) {
+				return nil, fmt.Errorf("invalid data tree: bad path %q", path)
+			}
 			parentPath, name := Split(path)
 			parent := t.nodes[parentPath]
 			if parent == nil {
 				return nil, fmt.Errorf("invalid data tree: no parent %q of %q", parentPath, path)
 			}
+			had := len(parent.children)
 			parent.addChild(name)
+			if len(parent.children) == had {
+				return nil, fmt.Errorf("invalid data tree: duplicate path %q", path)
+			}
 		}
 		if !t.ACLs.Has(n.ACL) {
 			t.DanglingACLs++
@@ -247,6 +257,20 @@ func ReadSnapshot(s *jute.Stream) (*DataTree, error) {
 	}
 	t.ACLs.purgeUnused()
 	return t, nil
+}
+
+// canonicalPath reports whether a node path read from a snapshot is one
+// a client could have created: it passes the path rules, which also
+// make Join(Split(path)) == path.
+func canonicalPath(path string) bool {
+	if path == "/" || ValidatePath(path, false) != nil {
+		return false
+	}
+	parent, name := Split(path)
+	if parent == "/" {
+		return len(path) == 1+len(name)
+	}
+	return len(path) == len(parent)+1+len(name)
 }
 
 // Finish completes a tree read by ReadSnapshot once the caller has set

@@ -241,15 +241,10 @@ func TestReadSnapshotErrors(t *testing.T) {
 func ref32(v int32) []byte { return jute.Marshal(&jute.ErrorTxn{Err: v}) }
 
 // TestReadSnapshotMalformedPaths: DataTree.deserialize refuses a node
-// whose parent it has not read; paths that Split and Join do not map
-// back to themselves must be refused too, or the tree links them wrong.
+// whose parent it has not read; paths that are not canonical (Split and
+// Join do not map them back to themselves, or the path rules refuse
+// them) and duplicates are refused too, or the tree links them wrong.
 func TestReadSnapshotMalformedPaths(t *testing.T) {
-	skipBug(t, "server/tree/snapshot.go ReadSnapshot accepts node paths that are not canonical: \"//\" "+
-		"(Split gives parent \"/\" and name \"\", so the root becomes its own child: Walk and CountDescendants "+
-		"recurse until the stack overflows and Snapshot.WriteTo loops writing the root forever), "+
-		"\"abc\" without a leading slash (linked under / as \"abc\" but stored at key \"abc\", unreachable), and "+
-		"duplicate paths (the second node replaces the first and orphans its children); refuse a path unless "+
-		"it is \"\" or Join(Split(path)) == path, and refuse duplicates")
 	tests := []struct {
 		name string
 		in   []byte
@@ -258,6 +253,14 @@ func TestReadSnapshotMalformedPaths(t *testing.T) {
 		{"no leading slash", header(0, 0).node("", -1).node("abc", -1).end()},
 		{"duplicate", header(0, 0).node("", -1).node("/a", -1).node("/a/b", -1).node("/a", -1).end()},
 		{"trailing slash", header(0, 0).node("", -1).node("/a", -1).node("/a/", -1).end()},
+		{"duplicate root", header(0, 0).node("", -1).node("/a", -1).node("", -1).end()},
+		{"empty component", header(0, 0).node("", -1).node("/a", -1).node("/a//b", -1).end()},
+		{"dot", header(0, 0).node("", -1).node("/a", -1).node("/a/.", -1).end()},
+		{"dot dot", header(0, 0).node("", -1).node("/a", -1).node("/a/..", -1).end()},
+		{"NUL", header(0, 0).node("", -1).node("/a\x00", -1).end()},
+		{"invalid UTF-8", header(0, 0).node("", -1).node("/a\xff", -1).end()},
+		{"duplicate in another order", header(0, 0).node("", -1).node("/a", -1).node("/b", -1).node("/a/x", -1).
+			node("/b", -1).end()},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -265,6 +268,28 @@ func TestReadSnapshotMalformedPaths(t *testing.T) {
 				t.Fatal("accepted")
 			}
 		})
+	}
+}
+
+// TestReadSnapshotParentsFirst: ZooKeeper writes a pre-order walk, but
+// its reader only needs each parent before its children; so does ours.
+func TestReadSnapshotParentsFirst(t *testing.T) {
+	in := header(0, 0).node("", -1).node("/a", -1).node("/b", -1).node("/a/x", -1).node("/b/y", -1).
+		node("/a/x/z", -1).node("/c", -1).node("/b/y/w", -1).end()
+	tr, err := ReadSnapshot(jute.NewStream(bytes.NewReader(in), 1<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.Finish()
+	checkInvariants(t, tr)
+	for _, p := range []string{"/a/x/z", "/b/y/w", "/c"} {
+		parent, name := Split(p)
+		if tr.Node(p) == nil || !tr.Node(parent).HasChild(name) {
+			t.Errorf("%s not linked", p)
+		}
+	}
+	if tr.NodeCount() != 8 {
+		t.Errorf("%d nodes", tr.NodeCount())
 	}
 }
 
