@@ -51,10 +51,10 @@ func Defaults() Params {
 // Quick are the smoke-test settings (BENCH_QUICK=1).
 func Quick() Params {
 	p := Defaults()
-	p.Warmup, p.Duration = 500*time.Millisecond, 2*time.Second
+	p.Warmup, p.Duration = 300*time.Millisecond, 1500*time.Millisecond
 	p.Keys = 2000
-	p.Watchers, p.Rounds = 200, 20
-	p.Idle, p.IdleFor = 2000, 5*time.Second
+	p.Watchers, p.Rounds = 100, 10
+	p.Idle, p.IdleFor = 1000, 3*time.Second
 	p.FloorSamples = 300
 	return p
 }
