@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -571,4 +572,134 @@ func ensTail(s string, n int) string {
 		return s
 	}
 	return "..." + s[len(s)-n:]
+}
+
+// ensMissing lists the paths of want that tree lacks.
+func ensMissing(tree map[string]ensNode, want []string) []string {
+	var missing []string
+	for _, p := range want {
+		if _, ok := tree[p]; !ok {
+			missing = append(missing, p)
+		}
+	}
+	return missing
+}
+
+var ensZxidField = regexp.MustCompile(`"zxid":"(0x[0-9a-f]+)"`)
+
+// ensDivergenceSignature summarizes what zkd members logged about their
+// databases: fast-forwards over the txn log when a role ended, TRUNCs,
+// and digest mismatches (a replica whose tree is not the leader's).
+// Empty when no zkd member logged a digest mismatch.
+func ensDivergenceSignature(e *zkproc.Ensemble) string {
+	var b strings.Builder
+	mismatch := false
+	for _, m := range e.Members {
+		if m.Kind != zkproc.KindZkd {
+			continue
+		}
+		var notes []string
+		n := 0
+		first := ""
+		for _, line := range strings.Split(m.Log(), "\n") {
+			z := ""
+			if g := ensZxidField.FindStringSubmatch(line); g != nil {
+				z = g[1]
+			}
+			switch {
+			case strings.Contains(line, "digest mismatch after applying txn"):
+				if n++; n == 1 {
+					first = z
+				}
+			case strings.Contains(line, "fast-forwarded the database over the txn log"):
+				notes = append(notes, "fast-forwarded to "+z)
+			case strings.Contains(line, "truncated the txn log to the leader's history"):
+				notes = append(notes, "TRUNC to "+z)
+			case strings.Contains(line, "loaded the leader's snapshot"):
+				notes = append(notes, "SNAP at "+z)
+			}
+		}
+		if n > 0 {
+			mismatch = true
+			notes = append(notes, fmt.Sprintf("%d digest mismatches from %s", n, first))
+		}
+		fmt.Fprintf(&b, "[server %d: %s] ", m.ID, strings.Join(notes, ", "))
+	}
+	if !mismatch {
+		return ""
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// ensDigestsAgree waits until every member answers the same hash (zkd:
+// "<zxid>: <digest>" of its tree); an error if they do not converge or
+// differ at the same zxid.
+func ensDigestsAgree(ms []*zkproc.Member, d time.Duration) (string, error) {
+	deadline := time.Now().Add(d)
+	for {
+		var answers []string
+		set := map[string]bool{}
+		for _, m := range ms {
+			h, err := m.Digest()
+			if err != nil {
+				h = "error: " + err.Error()
+			}
+			answers = append(answers, fmt.Sprintf("%d=%q", m.ID, h))
+			set[h] = true
+		}
+		if len(set) == 1 {
+			return strings.Join(answers, " "), nil
+		}
+		if time.Now().After(deadline) {
+			return "", fmt.Errorf("hash answers differ after %v: %s", d, strings.Join(answers, " "))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// ensFinalChecks: the same tree through every member, every
+// acknowledged write on every member, and (all zkd) the same digest.
+// A failure while a zkd member logged digest mismatches is a zkd
+// replica divergence and is recorded as a zkd bug.
+func ensFinalChecks(t *testing.T, e *zkproc.Ensemble, acked []string, bugs *ensBugs) {
+	t.Helper()
+	trees, diffs := ensCompareTrees(t, e.Members)
+	var problems []string
+	if diffs != "" {
+		t.Logf("%s", diffs)
+		problems = append(problems, "the trees read through the servers differ")
+	}
+	for _, m := range e.Members {
+		if missing := ensMissing(trees[m.ID], acked); len(missing) > 0 {
+			t.Logf("server %d (%s) lacks %d acknowledged writes: %v", m.ID, m.Kind, len(missing), ensFirst(missing, 10))
+			problems = append(problems, fmt.Sprintf("server %d lacks %d of %d acknowledged writes", m.ID, len(missing), len(acked)))
+		}
+	}
+	allZkd := true
+	for _, m := range e.Members {
+		allZkd = allZkd && m.Kind == zkproc.KindZkd
+	}
+	if allZkd {
+		if h, err := ensDigestsAgree(e.Members, 20*time.Second); err != nil {
+			t.Logf("%v", err)
+			problems = append(problems, "tree digests differ")
+		} else {
+			t.Logf("hash: %s", h)
+		}
+	}
+	if len(problems) == 0 {
+		return
+	}
+	if sig := ensDivergenceSignature(e); sig != "" {
+		bugs.add(t, "replicas diverged after a leader change under load (%s); zkd logs: %s", strings.Join(problems, "; "), sig)
+		return
+	}
+	t.Errorf("%s", strings.Join(problems, "; "))
+}
+
+func ensFirst(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "...")
+	}
+	return s
 }
