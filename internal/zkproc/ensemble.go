@@ -124,8 +124,11 @@ func NewEnsemble(t testing.TB, c EnsembleConfig) *Ensemble {
 			for _, m := range e.Members {
 				t.Logf("==== server %d (%s) log tail:\n%s", m.ID, m.Kind, m.LogTail(150))
 			}
+		}
+		if t.Failed() || t.Skipped() {
 			// $ZKPROC_KEEP_DIR keeps the members' directories (zoo.cfg,
-			// data, server.log) of a failed test for a post-mortem.
+			// data, server.log) of a failed or skipped test (a known bug)
+			// for a post-mortem.
 			if keep := os.Getenv("ZKPROC_KEEP_DIR"); keep != "" {
 				dst := filepath.Join(keep, strings.ReplaceAll(t.Name(), "/", "_"))
 				_ = os.MkdirAll(dst, 0o755)
