@@ -41,6 +41,17 @@ gozk: build deps
 
 test: vet unit integration gozk
 
+# Apache ZooKeeper 3.8 and zkd side by side (~20 min; BENCH_QUICK=1 for a
+# ~3 min smoke run): bench/results/<date>.{md,json,svg}.
+bench: deps
+	bench/run.sh
+
+# Long randomized runs kept out of make test: 3,000 seeded whole-ensemble
+# Zab simulations (ZAB_SIM_SEEDS=N for more) and the fuzz targets.
+soak:
+	ZAB_SIM_SEEDS=$${ZAB_SIM_SEEDS:-3000} $(GO) test -count=1 -timeout 60m -run 'TestZabSimulation|TestElectionSimulation' ./quorum
+	$(MAKE) fuzz
+
 deps:
 	@missing=""; \
 	for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
