@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
+	"time"
 
 	"zkd/jute"
 	"zkd/wire"
@@ -222,10 +224,14 @@ func runCreateDelete(ctx context.Context, env *Env, p Params) (*Result, error) {
 	if err := ensurePaths(env.Addr, p.Root, dir); err != nil {
 		return nil, err
 	}
+	// A run can stop between a create and its delete, leaving the node:
+	// names unique to this run keep a second run on the same server from
+	// meeting it (NODEEXISTS).
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	return runClosedLoop(ctx, env, "create-delete", closedLoop{
 		sessions: p.Sessions, depth: p.Depth, warmup: p.Warmup, duration: p.Duration, ops: p.Ops,
 		gen: func(i int) Gen {
-			return &createDeleteGen{prefix: keyName(dir+"/s", i, 3) + "-", value: value(p.ValueSize)}
+			return &createDeleteGen{prefix: keyName(dir+"/"+run+"-s", i, 3) + "-", value: value(p.ValueSize)}
 		},
 	})
 }

@@ -158,7 +158,7 @@ func Markdown(r *Run) string {
 	p("- Ratio = zkd / ZooKeeper. Each row says whether higher or lower is better; *better* names the winner, ≈ within ±5%%.\n")
 	p("- *other processes' CPU* and *disk writes* are what the rest of the machine used during the window (the machine is shared):\n")
 	p("  above ~0.2 cores or a few MiB/s, treat that workload's numbers as noisy. The suite waits for quiet before each workload\n")
-	p("  and, when a window was noisy anyway, measures it again and keeps the quieter run.\n\n")
+	p("  and, when a window was noisy anyway (above 0.6 cores-equivalent), measures it again and keeps the quieter run.\n\n")
 	for _, n := range r.Notes {
 		p("> %s\n\n", n)
 	}

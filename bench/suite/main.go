@@ -257,7 +257,7 @@ func (s *suite) runOne(ctx context.Context, k kind, w load.Workload) (*load.Resu
 	// A neighbour that took cores or hammered the disk during the window
 	// made the numbers its numbers: wait for quiet and measure again
 	// (once), keeping the quieter of the two.
-	if !s.quick && noise(res) > 0.35 && ctx.Err() == nil && !p.Exited() {
+	if !s.quick && noise(res) > 0.6 && ctx.Err() == nil && !p.Exited() {
 		s.logf("%s: %s was noisy (other processes: %.2f cores, %.1f MiB/s written); measuring again", k.Name, w.Name, res.OtherCPU, res.OtherWriteMiBps)
 		again := s.runWorkload(ctx, k, env, w)
 		first := res
@@ -307,7 +307,7 @@ func (s *suite) quietLimit() time.Duration {
 	if s.quick {
 		return 0 // a smoke run only samples: it must stay short
 	}
-	return 15 * time.Second
+	return 10 * time.Second
 }
 
 func (s *suite) start(k kind, dir string) (*proc, error) {
