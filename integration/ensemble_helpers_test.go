@@ -428,14 +428,14 @@ func (l *ensLoad) waitAcks(t testing.TB, n int, d time.Duration) {
 }
 
 // ensZkdVerify runs zkd verify on a stopped server's data directory.
-func ensZkdVerify(t testing.TB, dataDir string) {
-	t.Helper()
+func ensZkdVerify(dataDir string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, zkdBin, "verify", "-q", dataDir).CombinedOutput()
 	if err != nil {
-		t.Errorf("zkd verify %s: %v\n%s", dataDir, err, out)
+		return fmt.Errorf("zkd verify %s: %v\n%s", dataDir, err, out)
 	}
+	return nil
 }
 
 // ensSyncedZxid waits until every member reports the same Zxid in srvr

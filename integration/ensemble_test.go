@@ -162,8 +162,16 @@ func TestEnsembleZkdFailover(t *testing.T) {
 	for _, m := range e.Members {
 		m.Stop()
 	}
+	diverged := len(bugs.notes) > 0
 	for _, m := range e.Members {
-		ensZkdVerify(t, m.DataDir)
+		if err := ensZkdVerify(m.DataDir); err != nil {
+			if diverged && strings.Contains(err.Error(), "digest mismatch") {
+				// The diverged replica's own log replay shows it too.
+				bugs.add(t, "server %d: %v", m.ID, err)
+			} else {
+				t.Error(err)
+			}
+		}
 	}
 	bugs.skipIfAny(t)
 }
