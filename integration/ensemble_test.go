@@ -167,7 +167,7 @@ func TestEnsembleZkdFailover(t *testing.T) {
 		if err := ensZkdVerify(m.DataDir); err != nil {
 			if diverged && strings.Contains(err.Error(), "digest mismatch") {
 				// The diverged replica's own log replay shows it too.
-				bugs.add(t, "server %d: %v", m.ID, err)
+				bugs.add(t, "server %d: %s", m.ID, strings.Join(strings.Fields(err.Error()), " "))
 			} else {
 				t.Error(err)
 			}
