@@ -119,6 +119,9 @@ func (s *Server) mode() string {
 		}
 		return "follower"
 	case roleLooking:
+		if s.readOnly() {
+			return "read-only"
+		}
 		return "looking"
 	}
 	return "standalone"
@@ -146,9 +149,12 @@ func (s *Server) fourLetterWord(b *strings.Builder, cmd string) {
 	case "ruok":
 		b.WriteString("imok")
 	case "isro":
-		if s.readOnly() {
+		switch {
+		case !s.serving.Load() || !s.acceptingClients():
+			b.WriteString("null")
+		case s.readOnly():
 			b.WriteString("ro")
-		} else {
+		default:
 			b.WriteString("rw")
 		}
 	case "srvr", "stat":

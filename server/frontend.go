@@ -178,6 +178,8 @@ func (c *Conn) handleConnect(payload []byte) gnet.Action {
 	c.state = stateEstablished
 	if req.SessionID == 0 {
 		sess := s.sessions.Create(to)
+		ro := s.readOnly()
+		sess.local.Store(ro)
 		c.bindSession(sess)
 		s.log.Debug().Str("client", c.remote).Str("session", hexID(sess.ID)).Int32("timeout", to).Msg("creating session")
 		r := &Request{
@@ -186,7 +188,7 @@ func (c *Conn) handleConnect(payload []byte) gnet.Action {
 			auth: c.auth,
 			connect: &jute.ConnectResponse{
 				TimeOut: to, SessionID: sess.ID, Passwd: Password(sess.ID),
-				OmitReadOnly: c.oldClient,
+				OmitReadOnly: c.oldClient, ReadOnly: ro,
 			},
 		}
 		// Like ZooKeeper, read nothing more until the session exists.

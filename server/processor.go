@@ -79,7 +79,7 @@ func (p *processor) run(ctx context.Context) {
 		case batch := <-committed:
 			p.apply(batch)
 		case <-expiry.C:
-			if p.owner() {
+			if p.expires() {
 				p.expireSessions()
 			}
 			expiry.Reset(s.sessions.NextExpiry())
@@ -99,6 +99,10 @@ func (p *processor) owner() bool {
 	return p.srv.qd == nil || p.srv.qd.leading()
 }
 
+// expires reports whether this server expires sessions: the owner, or a
+// read-only server (its own sessions only).
+func (p *processor) expires() bool { return p.owner() || p.srv.readOnly() }
+
 // dispatch sends requests on their way: a standalone server preps them
 // and hands them to its log; in an ensemble the quorum driver takes them.
 func (p *processor) dispatch(batch []*Request) {
@@ -113,6 +117,10 @@ func (p *processor) dispatch(batch []*Request) {
 		s.rep.Propose(batch)
 		return
 	}
+	if s.readOnly() {
+		p.readOnlyRequests(batch)
+		return
+	}
 	rest := batch[:0]
 	for _, r := range batch {
 		if r.op == opRevalidate {
@@ -124,11 +132,43 @@ func (p *processor) dispatch(batch []*Request) {
 	s.qd.submit(rest)
 }
 
+// readOnlyRequests answers requests on a read-only server
+// (ReadOnlyRequestProcessor): its sessions open and close here, without a
+// txn, and every change is refused with NOTREADONLY. Reads never come
+// here; those queued behind these run as each is answered.
+func (p *processor) readOnlyRequests(batch []*Request) {
+	s := p.srv
+	s.treeMu.Lock()
+	defer s.treeMu.Unlock()
+	var res tree.Result
+	for _, r := range batch {
+		switch {
+		case r.connect != nil:
+		case r.op == wire.OpCloseSession:
+			// An ensemble session resumed here lives on at the leader:
+			// only this server's own sessions end here.
+			if sess := s.sessions.Get(r.sessionID); sess != nil && sess.local.Load() {
+				s.sessions.Remove(r.sessionID)
+				if r.conn == nil {
+					if c := sess.conn.Load(); c != nil {
+						c.closeAsync()
+					}
+				}
+			}
+		case r.op == opRevalidate:
+			continue // only a learner revalidates; its connection is being closed
+		default:
+			r.err = wire.ErrNotReadOnly
+		}
+		p.complete(r, &res)
+	}
+}
+
 // expireSessions closes sessions whose timeout passed without a touch.
 func (p *processor) expireSessions() {
 	s := p.srv
 	var batch []*Request
-	for _, sess := range s.sessions.Expired() {
+	for _, sess := range s.sessions.Expired(!p.owner()) {
 		s.log.Info().Str("session", hexID(sess.ID)).Int32("timeout", sess.Timeout()).
 			Msg("expiring session, timeout exceeded")
 		batch = append(batch, &Request{sessionID: sess.ID, op: wire.OpCloseSession, inFlight: true, received: time.Now()})

@@ -54,6 +54,12 @@ type quorumDriver struct {
 	revalidate  map[int64][]*Conn
 
 	serving atomic.Bool
+
+	// read-only mode (readonlymode.enabled): after roDelay without a
+	// leader, clients that allow it are served read-only.
+	roEnabled    bool
+	roDelay      time.Duration
+	lookingSince time.Time
 }
 
 type fwdKey struct {
@@ -92,6 +98,8 @@ func newQuorumDriver(s *Server, p *processor, committed []quorum.LogEntry) (*quo
 		learners: map[quorum.LearnerID]*peerConn{}, byZxid: map[int64]*Request{},
 		forwarded: map[fwdKey]*Request{}, revalidate: map[int64][]*Conn{},
 		committed: committed, maxLog: int(cfg.PropInt("zookeeper.commitLogCount", 500)),
+		roEnabled: cfg.PropBool("readonlymode.enabled", false),
+		roDelay:   max(2*time.Second, time.Duration(cfg.TickTime)*time.Millisecond),
 	}
 	listen := me.ElectionAddr()
 	if cfg.QuorumListenOnAllIPs {
@@ -154,7 +162,8 @@ func (q *quorumDriver) start() error {
 	if err := q.cnx.Listen(ctx, retries); err != nil {
 		return err
 	}
-	q.peer.Start(time.Now())
+	q.lookingSince = time.Now()
+	q.peer.Start(q.lookingSince)
 	q.perform()
 	return nil
 }
@@ -193,8 +202,34 @@ func (q *quorumDriver) handleElection() {
 }
 
 func (q *quorumDriver) onTick() {
-	q.peer.Tick(time.Now())
+	now := time.Now()
+	q.peer.Tick(now)
 	q.perform()
+	q.checkReadOnly(now)
+}
+
+// checkReadOnly starts read-only mode once this server has looked for a
+// leader longer than roDelay, as QuorumPeer does (it waits max(2 s,
+// tickTime) before deciding it is partitioned).
+func (q *quorumDriver) checkReadOnly(now time.Time) {
+	s := q.s
+	if !q.roEnabled || s.role.Load() != roleLooking || s.ro.Load() || now.Sub(q.lookingSince) < q.roDelay {
+		return
+	}
+	s.ro.Store(true)
+	q.log.Info().Msg("no quorum: serving read-only clients until a leader is found")
+}
+
+// leaveReadOnly ends read-only mode when a leader is found: its clients
+// and sessions go, and clients reconnect to a read-write server.
+func (q *quorumDriver) leaveReadOnly() {
+	s := q.s
+	if !s.ro.Swap(false) {
+		return
+	}
+	s.closeAllConnections("leaving read-only mode")
+	n := s.sessions.RemoveLocal()
+	q.log.Info().Int("sessions", n).Msg("read-only mode over")
 }
 
 // handleEvents feeds network and log events to the peer.
@@ -276,6 +311,7 @@ func (q *quorumDriver) act(a quorum.Action) {
 	case quorum.ElectionSend:
 		q.cnx.Send(a.To, a.Data)
 	case quorum.Lead:
+		q.leaveReadOnly()
 		q.gen++
 		s.role.Store(roleLeader)
 		q.log.Info().Msg("LEADING")
@@ -283,6 +319,7 @@ func (q *quorumDriver) act(a quorum.Action) {
 			q.log.Error().Err(err).Msg("cannot listen on the quorum port")
 		}
 	case quorum.Follow:
+		q.leaveReadOnly()
 		q.gen++
 		state := "FOLLOWING"
 		if a.Observer {
@@ -453,6 +490,7 @@ func (q *quorumDriver) stopRole(reason string) {
 	q.gen++
 	q.serving.Store(false)
 	q.s.role.Store(roleLooking)
+	q.lookingSince = time.Now()
 	q.s.sessions.recordTouches.Store(false)
 	if q.ln != nil {
 		q.ln.Close()

@@ -46,6 +46,7 @@ type Server struct {
 	started  time.Time
 	serving  atomic.Bool // the client port is up
 	role     atomic.Int32
+	ro       atomic.Bool // read-only mode (see readOnly)
 	qd       *quorumDriver
 
 	maxBuffer       int
@@ -140,7 +141,9 @@ func (s *Server) fail(err error) {
 
 func (s *Server) lastProcessedZxid() int64 { return s.lastZxid.Load() }
 
-func (s *Server) readOnly() bool { return false }
+// readOnly reports read-only mode: an ensemble member cut off from its
+// quorum serving read-only clients (readonlymode.enabled).
+func (s *Server) readOnly() bool { return s.ro.Load() }
 
 // Server roles.
 const (
@@ -158,6 +161,8 @@ func (s *Server) acceptingClients() bool {
 		return true
 	case roleLeader, roleLearner:
 		return s.qd.serving.Load()
+	case roleLooking:
+		return s.ro.Load()
 	}
 	return false
 }

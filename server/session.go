@@ -20,6 +20,9 @@ type Session struct {
 	expireAt atomic.Int64
 	closing  atomic.Bool
 	conn     atomic.Pointer[Conn]
+	// local marks a session a read-only server created: it exists only
+	// here and ends when the server rejoins a quorum.
+	local atomic.Bool
 }
 
 // Timeout is the negotiated session timeout in ms.
@@ -151,6 +154,20 @@ func (t *SessionTracker) Reset(sessions map[int64]int32) {
 	}
 }
 
+// RemoveLocal forgets the read-only sessions.
+func (t *SessionTracker) RemoveLocal() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for id, s := range t.sessions {
+		if s.local.Load() {
+			delete(t.sessions, id)
+			n++
+		}
+	}
+	return n
+}
+
 // Remove forgets a session.
 func (t *SessionTracker) Remove(id int64) {
 	t.mu.Lock()
@@ -159,12 +176,17 @@ func (t *SessionTracker) Remove(id int64) {
 }
 
 // Expired returns the sessions whose bucket has passed and marks them
-// closing; the caller submits their closeSession.
-func (t *SessionTracker) Expired() []*Session {
+// closing; the caller submits their closeSession. localOnly limits it to
+// read-only sessions: a server cut off from its quorum must not expire
+// the ensemble's sessions.
+func (t *SessionTracker) Expired(localOnly bool) []*Session {
 	now := t.now()
 	var out []*Session
 	t.mu.RLock()
 	for _, s := range t.sessions {
+		if localOnly && !s.local.Load() {
+			continue
+		}
 		if s.expireAt.Load() <= now && !s.closing.Load() {
 			out = append(out, s)
 		}

@@ -44,12 +44,12 @@ func TestSessionExpiry(t *testing.T) {
 	if exp := s.expireAt.Load(); exp%10 != 0 {
 		t.Fatalf("expiry %d not on a tick boundary", exp)
 	}
-	if got := st.Expired(); len(got) != 0 {
+	if got := st.Expired(false); len(got) != 0 {
 		t.Fatalf("expired too early: %v", got)
 	}
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		if got := st.Expired(); len(got) == 1 && got[0] == s {
+		if got := st.Expired(false); len(got) == 1 && got[0] == s {
 			break
 		}
 		if time.Now().After(deadline) {
