@@ -536,8 +536,8 @@ func checkSwap(t *testing.T, p *zkproc.Proc, isZkd, newestSnapFlagged bool, st *
 	})
 }
 
-// recordBeforeSwap reads the tree and sessions of the first server, with
-// checks that the workload produced several snapshots and logs.
+// recordBeforeSwap reads the tree and sessions of the first server and
+// checks that the workload left what the swap must carry over.
 func recordBeforeSwap(t *testing.T, p *zkproc.Proc) (map[string]znode, sessionDump) {
 	t.Helper()
 	sc := superConn(t, p.Addr)
