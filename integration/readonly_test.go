@@ -60,6 +60,18 @@ func readOnlyScenario(t *testing.T, kind zkproc.Kind) []string {
 	var out []string
 	note := func(f string, a ...any) { out = append(out, fmt.Sprintf(f, a...)) }
 	note("isro while the quorum is up: %s", fourLetter(t, s1.Addr, "isro"))
+	// The quorum gauges monitoring tools read from mntr.
+	l := e.Leader()
+	var follower *zkproc.Member
+	for _, m := range e.Members {
+		if m != l {
+			follower = m
+		}
+	}
+	want := "zk_learners=2 zk_peer_state=leading - broadcast zk_quorum_size=3 zk_synced_followers=2 zk_synced_observers=0"
+	got := waitMntr(l.Addr, want, "zk_learners", "zk_peer_state", "zk_quorum_size", "zk_synced_followers", "zk_synced_observers")
+	note("leader mntr: %s", got)
+	note("follower mntr: %s", waitMntr(follower.Addr, "", "zk_peer_state", "zk_quorum_size", "zk_synced_followers"))
 
 	e.Member(2).Stop()
 	e.Member(3).Stop()
@@ -152,4 +164,31 @@ func waitFourLetter(addr, cmd, want string, d time.Duration) error {
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("%s: last answer %s", cmd, last)
+}
+
+// waitMntr returns the given mntr keys as "k=v ..." (sorted as given),
+// polling up to 5 s for want when it is set: the leader's gauges settle
+// just after its learners do.
+func waitMntr(addr, want string, keys ...string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, _ := zkproc.FourLetter(addr, "mntr")
+		vals := map[string]string{}
+		for _, line := range strings.Split(out, "\n") {
+			if k, v, ok := strings.Cut(line, "\t"); ok {
+				vals[k] = v
+			}
+		}
+		var parts []string
+		for _, k := range keys {
+			if v, ok := vals[k]; ok {
+				parts = append(parts, k+"="+v)
+			}
+		}
+		got := strings.Join(parts, " ")
+		if want == "" || got == want || time.Now().After(deadline) {
+			return got
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

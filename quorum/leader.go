@@ -675,18 +675,27 @@ func (l *Leader) NextDeadline() time.Time {
 	return l.nextPing
 }
 
-// Learners lists connected learner sids with their state, for 4lw and
-// metrics.
-func (l *Leader) Learners() (followers, observers, synced int) {
+// LearnerCounts are the leader's learner gauges (mntr's zk_learners,
+// zk_synced_followers, zk_synced_observers).
+type LearnerCounts struct {
+	Learners, SyncedFollowers, SyncedObservers int
+}
+
+// Learners counts connected learners and those in broadcast.
+func (l *Leader) Learners() LearnerCounts {
+	var c LearnerCounts
 	for _, f := range l.learners {
-		if f.observer {
-			observers++
-		} else if f.phase >= lpInfo && f.sid != 0 {
-			followers++
+		if f.sid == 0 {
+			continue // no FOLLOWERINFO/OBSERVERINFO yet
 		}
-		if f.phase == lpBroadcast && !f.observer {
-			synced++
+		c.Learners++
+		if f.phase == lpBroadcast {
+			if f.observer {
+				c.SyncedObservers++
+			} else {
+				c.SyncedFollowers++
+			}
 		}
 	}
-	return
+	return c
 }

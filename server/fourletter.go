@@ -368,6 +368,12 @@ func osVersion() string {
 	return strings.TrimSpace(string(v))
 }
 
+// metric is one mntr line.
+type metric struct {
+	k string
+	v any
+}
+
 func (s *Server) dumpMonitor(b *strings.Builder) {
 	nodes := s.nodeCount()
 	s.treeMu.RLock()
@@ -376,10 +382,7 @@ func (s *Server) dumpMonitor(b *strings.Builder) {
 	s.treeMu.RUnlock()
 	_, watches := s.watches.Data.Stats()
 	_, cw := s.watches.Child.Stats()
-	kv := []struct {
-		k string
-		v any
-	}{
+	kv := []metric{
 		{"zk_version", Version + ", built on " + BuildDate},
 		{"zk_server_state", s.mode()},
 		{"zk_ephemerals_count", eph},
@@ -400,11 +403,27 @@ func (s *Server) dumpMonitor(b *strings.Builder) {
 		{"zk_uptime", time.Since(s.started).Milliseconds()},
 		{"zk_data_dir_size", dirSize(s.cfg.DataDir)},
 		{"zk_log_dir_size", dirSize(s.cfg.DataLogDir)},
-		{"zk_last_proposal_size", -1},
-		{"zk_max_proposal_size", -1},
-		{"zk_min_proposal_size", -1},
 		{"zk_digest_mismatches_count", s.stats.digestMismatches.Load()},
 	}
+	last, lo, hi := int64(-1), int64(-1), int64(-1)
+	if q := s.qd; q != nil {
+		last, lo, hi = q.propLast.Load(), q.propMin.Load(), q.propMax.Load()
+		kv = append(kv, metric{"zk_quorum_size", len(q.v.Voters())})
+		if g := q.gauges.Load(); g != nil {
+			kv = append(kv, metric{"zk_peer_state", g.peerState})
+			if g.leading {
+				kv = append(kv,
+					metric{"zk_learners", g.learners.Learners},
+					metric{"zk_synced_followers", g.learners.SyncedFollowers},
+					metric{"zk_synced_non_voting_followers", 0},
+					metric{"zk_synced_observers", g.learners.SyncedObservers},
+					metric{"zk_pending_syncs", 0},
+					metric{"zk_leader_uptime", time.Since(g.leaderSince).Milliseconds()})
+			}
+		}
+	}
+	kv = append(kv, metric{"zk_last_proposal_size", last}, metric{"zk_max_proposal_size", hi},
+		metric{"zk_min_proposal_size", lo})
 	for _, e := range kv {
 		fmt.Fprintf(b, "%s\t%v\n", e.k, e.v)
 	}

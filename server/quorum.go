@@ -60,6 +60,21 @@ type quorumDriver struct {
 	roEnabled    bool
 	roDelay      time.Duration
 	lookingSince time.Time
+
+	// gauges for mntr, published from the processor goroutine
+	gauges      atomic.Pointer[quorumGauges]
+	leaderSince time.Time
+	propLast    atomic.Int64
+	propMin     atomic.Int64
+	propMax     atomic.Int64
+}
+
+// quorumGauges is what mntr reports about the quorum role.
+type quorumGauges struct {
+	peerState   string // zk_peer_state
+	leading     bool
+	leaderSince time.Time
+	learners    quorum.LearnerCounts
 }
 
 type fwdKey struct {
@@ -101,6 +116,9 @@ func newQuorumDriver(s *Server, p *processor, committed []quorum.LogEntry) (*quo
 		roEnabled: cfg.PropBool("readonlymode.enabled", false),
 		roDelay:   max(2*time.Second, time.Duration(cfg.TickTime)*time.Millisecond),
 	}
+	q.propLast.Store(-1)
+	q.propMin.Store(-1)
+	q.propMax.Store(-1)
 	listen := me.ElectionAddr()
 	if cfg.QuorumListenOnAllIPs {
 		listen = net.JoinHostPort("0.0.0.0", strconv.Itoa(me.ElectionPort))
@@ -206,6 +224,45 @@ func (q *quorumDriver) onTick() {
 	q.peer.Tick(now)
 	q.perform()
 	q.checkReadOnly(now)
+	q.publishGauges()
+}
+
+// publishGauges snapshots the role's state for mntr, which runs on other
+// goroutines.
+func (q *quorumDriver) publishGauges() {
+	g := &quorumGauges{peerState: "looking"}
+	switch q.peer.State() {
+	case quorum.Leading:
+		g.peerState = "leading - " + q.zabPhase()
+		if l := q.peer.Leader(); l != nil && l.IsEstablished() {
+			g.leading, g.leaderSince, g.learners = true, q.leaderSince, l.Learners()
+		}
+	case quorum.Following:
+		g.peerState = "following - " + q.zabPhase()
+	case quorum.Observing:
+		g.peerState = "observing - " + q.zabPhase()
+	}
+	q.gauges.Store(g)
+}
+
+// zabPhase is QuorumPeer's ZabState as mntr prints it.
+func (q *quorumDriver) zabPhase() string {
+	if q.serving.Load() {
+		return "broadcast"
+	}
+	return "synchronization"
+}
+
+// recordProposal tracks proposal sizes (zk_*_proposal_size).
+func (q *quorumDriver) recordProposal(n int) {
+	v := int64(n)
+	q.propLast.Store(v)
+	if m := q.propMin.Load(); m < 0 || v < m {
+		q.propMin.Store(v)
+	}
+	if v > q.propMax.Load() {
+		q.propMax.Store(v)
+	}
 }
 
 // checkReadOnly starts read-only mode once this server has looked for a
@@ -561,6 +618,8 @@ func (q *quorumDriver) establish(zxid int64) {
 		s.sessions.Touch(sess) // a new leader gives every session a full timeout
 	}
 	q.serving.Store(true)
+	q.leaderSince = time.Now()
+	q.publishGauges()
 	q.log.Info().Str("zxid", hexID(zxid)).Msg("leader established: serving clients")
 }
 
@@ -580,6 +639,7 @@ func (q *quorumDriver) submit(batch []*Request) {
 			q.byZxid[r.txn.Header.Zxid] = r
 			data := jute.Marshal(r.txn)
 			r.txnData = data
+			q.recordProposal(len(data))
 			q.lw.append(r.txn)
 			if err := q.peer.Propose(now, r.txn.Header.Zxid, data); err != nil {
 				q.log.Warn().Err(err).Msg("cannot propose")
