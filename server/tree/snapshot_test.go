@@ -293,6 +293,22 @@ func TestReadSnapshotParentsFirst(t *testing.T) {
 	}
 }
 
+// TestFinishTwice: Finish indexes owners from the list ReadSnapshot
+// made; a second call, or one on a tree not fresh from a snapshot,
+// rebuilds everything from the nodes.
+func TestFinishTwice(t *testing.T) {
+	tr := New()
+	tr.ExtendedTypes = true
+	newGen(11, tr).apply(t, 400)
+	back := roundTrip(t, tr)
+	requireSameTree(t, back, tr)
+	back.Finish()
+	requireSameTree(t, back, tr)
+	checkInvariants(t, back)
+	tr.Finish()
+	checkInvariants(t, tr)
+}
+
 // TestReadSnapshotDanglingACL: a node whose ACL id is not in the table
 // is counted and grants nothing.
 func TestReadSnapshotDanglingACL(t *testing.T) {

@@ -148,6 +148,11 @@ type DataTree struct {
 	// snaps are the snapshots being written; setACL tells each the ACL id
 	// a node had when it began (see Snapshot.WriteTo).
 	snaps []*Snapshot
+	// restored marks a tree fresh from ReadSnapshot: its digest is
+	// computed and owned lists the nodes with an ephemeralOwner, which
+	// Finish indexes.
+	restored bool
+	owned    []string
 }
 
 // New returns a tree holding the root, /zookeeper, /zookeeper/quota and
