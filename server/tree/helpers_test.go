@@ -24,28 +24,6 @@ func skipBug(t testing.TB, msg string) {
 	}
 }
 
-// clientStat is the Stat a client sees for n, through whichever form
-// the tree offers (Node.ClientStat, or DataTree.ClientStat once the
-// owner masking of TestClientStatOwner needs the tree's settings).
-func clientStat(tr *DataTree, n *Node) jute.Stat {
-	switch f := any(tr).(type) {
-	case interface{ ClientStat(*Node) jute.Stat }:
-		return f.ClientStat(n)
-	}
-	switch f := any(n).(type) {
-	case interface{ ClientStat() jute.Stat }:
-		return f.ClientStat()
-	}
-	panic("no ClientStat")
-}
-
-// clientStatIsPerNode reports the old API, in which Node.ClientStat
-// cannot know the tree's ExtendedTypes setting.
-func clientStatIsPerNode() bool {
-	_, ok := any(&Node{}).(interface{ ClientStat() jute.Stat })
-	return ok
-}
-
 var (
 	worldRead = []jute.ACL{{Perms: wire.PermRead, ID: jute.Id{Scheme: "world", ID: "anyone"}}}
 	digestACL = []jute.ACL{{Perms: wire.PermAll, ID: jute.Id{Scheme: "digest", ID: "user:smGaoVKd/cQkjm7b88GyorAUz20="}}}

@@ -81,7 +81,7 @@ func TestCreateNodeStat(t *testing.T) {
 	if n.Stat != want {
 		t.Fatalf("stat %+v", n.Stat)
 	}
-	st := clientStat(tr, n)
+	st := tr.ClientStat(n)
 	if st.DataLength != 5 || st.NumChildren != 0 || st.Czxid != want.Czxid || st.Pzxid != want.Pzxid {
 		t.Fatalf("client stat %+v", st)
 	}
@@ -185,7 +185,7 @@ func TestSetDataStat(t *testing.T) {
 		t.Fatalf("stat %+v", n.Stat)
 	}
 	// The version is the txn's, not old+1.
-	if n, _ = tr.SetData("/a", nil, 9, 8, 8000); n.Stat.Version != 9 || n.Data != nil || clientStat(tr, n).DataLength != 0 {
+	if n, _ = tr.SetData("/a", nil, 9, 8, 8000); n.Stat.Version != 9 || n.Data != nil || tr.ClientStat(n).DataLength != 0 {
 		t.Fatalf("version %d data %v", n.Stat.Version, n.Data)
 	}
 	if _, err := tr.SetData("/nope", nil, 1, 9, 0); err != wire.ErrNoNode {
@@ -261,23 +261,18 @@ func fmtSeq(v int32) string {
 // ephemerals; DataNode.copyStat reports 0 for containers and TTL nodes
 // (checked live: a 3.8.0 createContainer/createTTL reply carries 0).
 func TestClientStatOwner(t *testing.T) {
-	if clientStatIsPerNode() {
-		skipBug(t, "server/tree/tree.go Node.CopyStat copies ephemeralOwner as stored, so container "+
-			"(0x8000000000000000) and TTL (0xff...) owners reach clients; ZooKeeper's DataNode.copyStat reports 0 "+
-			"unless EphemeralType.get(owner) is NORMAL (server/read.go encodeStat has the same problem)")
-	}
 	tr := New()
 	tr.ExtendedTypes = true
 	c := mustCreate(t, tr, "/c", nil, ContainerOwner, 1)
 	ttl := mustCreate(t, tr, "/t", nil, tr.TTLOwner(1000), 2)
 	e := mustCreate(t, tr, "/e", nil, 0x1234, 3)
-	if got := clientStat(tr, c).EphemeralOwner; got != 0 {
+	if got := tr.ClientStat(c).EphemeralOwner; got != 0 {
 		t.Errorf("container owner seen as %x", got)
 	}
-	if got := clientStat(tr, ttl).EphemeralOwner; got != 0 {
+	if got := tr.ClientStat(ttl).EphemeralOwner; got != 0 {
 		t.Errorf("TTL owner seen as %x", got)
 	}
-	if got := clientStat(tr, e).EphemeralOwner; got != 0x1234 {
+	if got := tr.ClientStat(e).EphemeralOwner; got != 0x1234 {
 		t.Errorf("ephemeral owner seen as %x", got)
 	}
 }
@@ -331,27 +326,23 @@ func TestCountDescendantsAndSize(t *testing.T) {
 // leaves the stored value alone (checked live against 3.8.0, see
 // wire/zookeeper_golden_test.go).
 func TestClientCversion(t *testing.T) {
-	if clientStatIsPerNode() {
-		skipBug(t, "server/tree/tree.go Node.CopyStat reports the stored cversion; ZooKeeper's DataNode.copyStat "+
-			"reports cversion*2 - numChildren, so after a create and a delete clients see 2 where zkd says 1")
-	}
 	tr := New()
 	mustCreate(t, tr, "/p", nil, 0, 1)
 	mustCreate(t, tr, "/p/a", nil, 0, 2)
 	mustCreate(t, tr, "/p/b", nil, 0, 3)
-	if st := clientStat(tr, tr.Node("/p")); st.Cversion != 2 || st.NumChildren != 2 {
+	if st := tr.ClientStat(tr.Node("/p")); st.Cversion != 2 || st.NumChildren != 2 {
 		t.Fatalf("two creates: %+v", st)
 	}
 	if err := tr.DeleteNode("/p/a", 4); err != nil {
 		t.Fatal(err)
 	}
-	if st := clientStat(tr, tr.Node("/p")); st.Cversion != 3 || tr.Node("/p").Stat.Cversion != 2 {
+	if st := tr.ClientStat(tr.Node("/p")); st.Cversion != 3 || tr.Node("/p").Stat.Cversion != 2 {
 		t.Fatalf("after a delete: client %d, stored %d", st.Cversion, tr.Node("/p").Stat.Cversion)
 	}
 	if err := tr.DeleteNode("/p/b", 5); err != nil {
 		t.Fatal(err)
 	}
-	if st := clientStat(tr, tr.Node("/p")); st.Cversion != 4 {
+	if st := tr.ClientStat(tr.Node("/p")); st.Cversion != 4 {
 		t.Fatalf("after two deletes: %+v", st)
 	}
 }

@@ -129,7 +129,7 @@ func TestProcessTxnEveryType(t *testing.T) {
 			t.Fatalf("%s: result %+v", st.name, r)
 		}
 		if r.HasStat {
-			if want := clientStat(tr, tr.Node(st.path)); r.Stat != want {
+			if want := tr.ClientStat(tr.Node(st.path)); r.Stat != want {
 				t.Fatalf("%s: result stat %+v, node %+v", st.name, r.Stat, want)
 			}
 		}
