@@ -460,13 +460,50 @@ func (m *Member) Kill() {
 	}
 }
 
-// Pause stops the process with SIGSTOP.
+// Pause stops the process with SIGSTOP and waits until every thread of
+// it is stopped (a signal takes effect asynchronously).
 func (m *Member) Pause() {
 	if p := m.Proc(); p != nil && !p.Exited() {
 		p.Signal(syscall.SIGSTOP)
 		m.mu.Lock()
 		m.paused = true
 		m.mu.Unlock()
+		if err := waitStopped(p.Pid(), 5*time.Second); err != nil {
+			m.e.t.Logf("server %d: %v", m.ID, err)
+		}
+	}
+}
+
+// waitStopped waits until every thread of pid is in state T (stopped),
+// from /proc/<pid>/task/*/stat.
+func waitStopped(pid int, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		tasks, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		if err != nil || len(tasks) == 0 {
+			return fmt.Errorf("no threads of %d: %v", pid, err)
+		}
+		running := 0
+		for _, f := range tasks {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				continue // the thread ended
+			}
+			// pid (comm) state ...: comm may hold spaces and parentheses.
+			st := string(b)
+			if i := strings.LastIndexByte(st, ')'); i >= 0 && i+2 < len(st) {
+				if c := st[i+2]; c != 'T' && c != 't' && c != 'Z' && c != 'X' {
+					running++
+				}
+			}
+		}
+		if running == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d threads of %d not stopped after %v", running, pid, d)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
