@@ -177,8 +177,8 @@ func FuzzDecodeTxn(f *testing.F) {
 			return
 		}
 		enc := jute.Marshal(&txn)
-		// The V0 create gains parentCVersion and an empty closeSession a
-		// null vector: 4 bytes at most.
+		// The V0 create gains parentCVersion: 4 bytes at most. An empty
+		// closeSession stays empty.
 		if len(enc) > len(in)+4 {
 			t.Fatalf("txn type %d re-encodes to %d bytes from %d", txn.Type(), len(enc), len(in))
 		}
