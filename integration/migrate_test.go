@@ -388,10 +388,10 @@ func runJava(t testing.TB, class string, args ...string) (stdout, stderr string,
 	return o.String(), e.String(), err
 }
 
-// snapDigestError is how zkd verify reports a snapshot whose stored digest
-// does not match its content (after replaying the logs to the digest's
-// zxid for a fuzzy snapshot).
-var snapDigestError = regexp.MustCompile(`^ERROR +\S*/(snapshot\.[0-9a-f]+): digest mismatch`)
+// snapDigestWarning is how zkd verify reports a snapshot whose stored
+// digest does not match its content (after replaying the logs to the
+// digest's zxid for a fuzzy snapshot).
+var snapDigestWarning = regexp.MustCompile(`^WARN +\S*/(snapshot\.[0-9a-f]+): digest mismatch`)
 
 // verifyZooKeeperDir runs zkd verify on a data dir ZooKeeper wrote and
 // stores in *flagged the snapshots whose digest it found inconsistent.
@@ -402,32 +402,24 @@ var snapDigestError = regexp.MustCompile(`^ERROR +\S*/(snapshot\.[0-9a-f]+): dig
 // ZooKeeper logs the mismatch when it restores from such a snapshot (and
 // counts it in zk_digest_mismatches_count) but keeps going, and the
 // restored tree is right once the log replay passes the fuzzy range. zkd
-// verify fails the whole data dir.
+// verify warns about such a snapshot and passes; any error fails the test.
 func verifyZooKeeperDir(t *testing.T, dataDir string, flagged *[]string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, zkdBin, "verify", dataDir).CombinedOutput()
-	if err == nil {
-		return
-	}
-	other := false
-	for _, line := range strings.Split(string(out), "\n") {
-		if !strings.HasPrefix(line, "ERROR") {
-			continue
-		}
-		if m := snapDigestError.FindStringSubmatch(line); m != nil {
-			*flagged = append(*flagged, m[1])
-		} else {
-			other = true
-		}
-	}
-	if other || len(*flagged) == 0 {
+	if err != nil {
 		t.Errorf("zkd verify %s: %v\n%s", dataDir, err, out)
 		return
 	}
-	t.Logf("zkd verify %s: %v\n%s", dataDir, err, tailOf(string(out), 3000))
-	t.Skipf("ZKD-BUG: zkd verify exits 1 on ZooKeeper's own data dir: fuzzy snapshot(s) %v hold a digest that matches no state (ZooKeeper logs the same mismatch on restore, keeps serving, and restores the right tree)", *flagged)
+	for _, line := range strings.Split(string(out), "\n") {
+		if m := snapDigestWarning.FindStringSubmatch(line); m != nil {
+			*flagged = append(*flagged, m[1])
+		}
+	}
+	if len(*flagged) > 0 {
+		t.Logf("zkd verify %s warns about fuzzy snapshot digests %v:\n%s", dataDir, *flagged, tailOf(string(out), 3000))
+	}
 }
 
 // zkLogBinding is an SLF4J binding for ZooKeeper's log, when installed.
@@ -486,9 +478,8 @@ func checkSwap(t *testing.T, p *zkproc.Proc, isZkd, newestSnapFlagged bool, st *
 			// content (zkd verify flagged it); ZooKeeper reports the same
 			// mismatch when it restores from that snapshot.
 			if !counted {
-				t.Skip("ZKD-BUG: digest mismatches found while restoring are logged but not counted in mntr zk_digest_mismatches_count (ZooKeeper counts them)")
+				t.Errorf("digest mismatches found while restoring are logged but not counted in mntr zk_digest_mismatches_count (ZooKeeper counts them):\n%s", out)
 			}
-			t.Skip("ZooKeeper's newest snapshot has a digest that does not match its content; ZooKeeper reports it too")
 		default:
 			t.Errorf("digest mismatches after the swap (logged: %v):\n%s", logged, out)
 		}

@@ -397,7 +397,8 @@ type digestCheck struct {
 	enabled    bool
 	target     *ZxidDigest
 	log        zerolog.Logger
-	mismatches int
+	mismatches int // all: the snapshot digest's and the txns'
+	txnErrors  int // against txn digests only
 }
 
 func (c *digestCheck) afterTxn(t *tree.DataTree, z int64) {
@@ -420,6 +421,7 @@ func (c *digestCheck) txnDigest(t *tree.DataTree, txn *wire.Txn) {
 	}
 	if got := t.Digest(); got != txn.Digest.TreeDigest {
 		c.mismatches++
+		c.txnErrors++
 		if c.mismatches <= 10 {
 			c.log.Error().Str("zxid", "0x"+hexZxid(txn.Header.Zxid)).Int64("expected", txn.Digest.TreeDigest).
 				Int64("actual", got).Msg("digest mismatch replaying the txn log")

@@ -761,6 +761,7 @@ func (q *quorumDriver) truncate(zxid int64) {
 		s.fail(err)
 		return
 	}
+	s.stats.digestMismatches.Add(int64(s.store.LastRestore().DigestErrors))
 	q.replaceTree(t)
 	q.committed = nil
 	q.log.Warn().Str("zxid", hexID(zxid)).Msg("truncated the txn log to the leader's history")

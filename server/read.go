@@ -61,6 +61,12 @@ func (s *Server) execRead(c *Conn, xid int32, op wire.OpCode, body []byte, auth 
 		all := s.tree.Ephemerals(c.SessionID())
 		out := make([]string, 0, len(all))
 		blank := strings.TrimSpace(prefix) == "" || strings.TrimSpace(prefix) == "/"
+		javaHashSetOrder(all, func(p string) int64 {
+			if n := s.tree.Node(p); n != nil {
+				return n.Stat.Czxid
+			}
+			return 0
+		})
 		for _, p := range all {
 			if blank || strings.HasPrefix(p, prefix) {
 				out = append(out, p)

@@ -112,6 +112,8 @@ func New(cfg *Config, log zerolog.Logger, opts Options) (*Server, error) {
 		s.store = opts.Store
 		txnLog = opts.Store.Log()
 		s.snaps = newSnapshotter(s, opts.Store)
+		// Mismatches met while restoring count, as ZooKeeper counts them.
+		s.stats.digestMismatches.Add(int64(opts.Store.LastRestore().DigestErrors))
 	}
 	s.proc = newProcessor(s, s.tree.LastProcessedZxid)
 	s.stats.reset()
