@@ -160,6 +160,7 @@ func (pn *panel) plot(r *Run, legend bool) (*plot.Plot, error) {
 		p.Y.Max = math.Pow(10, math.Ceil(math.Log10(hi*8)))
 	} else {
 		p.Y.Min, p.Y.Max = 0, hi*1.4
+		p.Y.Tick.Marker = plainTicks{}
 	}
 	p.X.Min, p.X.Max = -0.5, float64(len(pn.cats))-0.5
 	for i, s := range r.Servers {
@@ -235,4 +236,18 @@ func (h *hline) Plot(c draw.Canvas, plt *plot.Plot) {
 	ts.XAlign = draw.XRight
 	ts.YAlign = draw.YBottom
 	c.FillText(ts, vg.Point{X: c.Max.X - vg.Points(2), Y: y + vg.Points(1)}, h.label+" "+num(h.v)+" µs")
+}
+
+// plainTicks are gonum's default ticks labelled like the tables (1,000
+// rather than 1000.00).
+type plainTicks struct{}
+
+func (plainTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = num(ts[i].Value)
+		}
+	}
+	return ts
 }
