@@ -466,6 +466,9 @@ func (s *Store) Truncate(z int64) error {
 	if err := TruncateLog(s.logDir, z, s.log); err != nil {
 		return err
 	}
+	if err := s.removeSnapshotsAfter(z); err != nil {
+		return err
+	}
 	if s.writer != nil {
 		s.writer.reopen(z)
 	}

@@ -524,3 +524,27 @@ func ParseJVMFlags(s string, into map[string]string) {
 		}
 	}
 }
+
+// CommitLogCount is zookeeper.commitLogCount, the committed proposals a
+// leader keeps in memory for syncing learners; like ZKDatabase, values
+// under the default 500 are raised to it.
+func (c *Config) CommitLogCount() int {
+	return int(max(c.PropInt("zookeeper.commitLogCount", 500), 500))
+}
+
+// SnapshotSizeFactor is zookeeper.snapshotSizeFactor (default 0.33): a
+// leader syncs a learner from its txn log only when the logs to read are
+// at most this times the newest snapshot's size (0: no limit, negative:
+// never). Like ZKDatabase, a value above 1 or unparsable means 0.33.
+func (c *Config) SnapshotSizeFactor() float64 {
+	const def = 0.33
+	v, ok := c.Prop("zookeeper.snapshotSizeFactor")
+	if !ok {
+		return def
+	}
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err != nil || f > 1 {
+		return def
+	}
+	return f
+}

@@ -116,3 +116,30 @@ func TestParseJVMFlags(t *testing.T) {
 		t.Fatal("non -D flag kept")
 	}
 }
+
+func TestSyncLimits(t *testing.T) {
+	tests := []struct {
+		props  map[string]string
+		count  int
+		factor float64
+	}{
+		{nil, 500, 0.33},
+		{map[string]string{"zookeeper.commitLogCount": "20"}, 500, 0.33},
+		{map[string]string{"zookeeper.commitLogCount": "800", "zookeeper.snapshotSizeFactor": "-1"}, 800, -1},
+		{map[string]string{"zookeeper.snapshotSizeFactor": "0"}, 500, 0},
+		{map[string]string{"zookeeper.snapshotSizeFactor": "1.5"}, 500, 0.33},
+		{map[string]string{"zookeeper.snapshotSizeFactor": "x"}, 500, 0.33},
+	}
+	for _, tc := range tests {
+		c := DefaultConfig()
+		for k, v := range tc.props {
+			c.Props[k] = v
+		}
+		if got := c.CommitLogCount(); got != tc.count {
+			t.Errorf("%v: commitLogCount %d, want %d", tc.props, got, tc.count)
+		}
+		if got := c.SnapshotSizeFactor(); got != tc.factor {
+			t.Errorf("%v: snapshotSizeFactor %v, want %v", tc.props, got, tc.factor)
+		}
+	}
+}

@@ -36,8 +36,9 @@ type quorumDriver struct {
 	initL  int
 
 	gen       uint64 // bumped at each role change; stale events are dropped
-	committed []quorum.LogEntry
-	maxLog    int
+	committed  []quorum.LogEntry
+	maxLog     int
+	snapFactor float64 // zookeeper.snapshotSizeFactor: how much txn log a sync may read
 
 	// leader role
 	ln       net.Listener
@@ -112,7 +113,7 @@ func newQuorumDriver(s *Server, p *processor, committed []quorum.LogEntry) (*quo
 		tick: time.Duration(cfg.TickTime) * time.Millisecond, initL: cfg.InitLimit,
 		learners: map[quorum.LearnerID]*peerConn{}, byZxid: map[int64]*Request{},
 		forwarded: map[fwdKey]*Request{}, revalidate: map[int64][]*Conn{},
-		committed: committed, maxLog: int(cfg.PropInt("zookeeper.commitLogCount", 500)),
+		committed: committed, maxLog: cfg.CommitLogCount(), snapFactor: cfg.SnapshotSizeFactor(),
 		roEnabled: cfg.PropBool("readonlymode.enabled", false),
 		roDelay:   max(2*time.Second, time.Duration(cfg.TickTime)*time.Millisecond),
 	}
@@ -150,6 +151,12 @@ func (q *quorumDriver) CommittedLog() []quorum.LogEntry { return q.committed }
 // LogHas reports whether the txn log holds zxid (or, for an epoch's first
 // zxid, the txn after it), so a learner can be synced from the log.
 func (q *quorumDriver) LogHas(zxid int64) bool {
+	// LearnerHandler syncs from the log only when snapshotSizeFactor
+	// allows it and the logs to read are smaller than factor × snapshot.
+	limit := q.s.store.TxnLogSyncLimit(q.snapFactor)
+	if limit < 0 || limit > 0 && q.s.store.LogSizeFrom(zxid) > limit {
+		return false
+	}
 	it, err := q.s.store.TxnsFrom(zxid)
 	if err != nil {
 		return false
@@ -597,6 +604,9 @@ func (q *quorumDriver) fastForward() {
 			continue
 		}
 		s.tree.ProcessTxn(t)
+		// As fastForwardDataBase does: what the tree now holds is in the
+		// committed log too, so a leader's DIFFs carry it to learners.
+		q.remember(t.Header.Zxid, jute.Marshal(t))
 		n++
 	}
 	s.lastZxid.Store(s.tree.LastProcessedZxid)
@@ -759,6 +769,11 @@ func (q *quorumDriver) truncate(zxid int64) {
 	t, err := s.store.Restore()
 	if err != nil {
 		s.fail(err)
+		return
+	}
+	if t.LastProcessedZxid != zxid {
+		// Serving from here would diverge from the leader.
+		s.fail(fmt.Errorf("truncated to 0x%x but the database restores to 0x%x", zxid, t.LastProcessedZxid))
 		return
 	}
 	s.stats.digestMismatches.Add(int64(s.store.LastRestore().DigestErrors))

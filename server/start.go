@@ -12,7 +12,7 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 		log = log.With().Int64("sid", cfg.ServerID).Logger()
 		log.Info().Int("servers", len(cfg.Servers)).Msg("starting as a member of an ensemble")
 	}
-	add, committed := committedLogHook(int(cfg.PropInt("zookeeper.commitLogCount", 500)))
+	add, committed := committedLogHook(cfg.CommitLogCount())
 	store, t, err := openStore(cfg, log, add)
 	if err != nil {
 		return err
@@ -22,9 +22,11 @@ func Start(ctx context.Context, cfg *Config, log zerolog.Logger) error {
 		store.Close()
 		return err
 	}
-	if store.LastRestore().Replayed > 0 {
+	if cfg.Standalone() && store.LastRestore().Replayed > 0 {
 		// Like ZooKeeper's startup snapshot, so the next start replays
-		// nothing; written in the background while serving.
+		// nothing; written in the background while serving. Not in an
+		// ensemble: the replayed txns may be uncommitted ones the leader
+		// will TRUNC away (QuorumPeer takes no such snapshot either).
 		s.snaps.start()
 	}
 	return s.Run(ctx)
