@@ -35,7 +35,7 @@ type quorumDriver struct {
 	tick   time.Duration
 	initL  int
 
-	gen       uint64 // bumped at each role change; stale events are dropped
+	gen        uint64 // bumped at each role change; stale events are dropped
 	committed  []quorum.LogEntry
 	maxLog     int
 	snapFactor float64 // zookeeper.snapshotSizeFactor: how much txn log a sync may read
