@@ -43,6 +43,11 @@ type EnsembleConfig struct {
 	TickTime int      // ms; 0: 500
 	Lines    []string // extra zoo.cfg lines for every member
 	Props    []string // -D properties for every member
+	// JVMArgs, when not nil, replace the JVM flags ZooKeeper members get
+	// by default (-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1, which
+	// start fast for tests); the bench suite gives them its own heap and
+	// the JVM's default GC and JIT.
+	JVMArgs []string
 }
 
 // Ensemble is a set of servers on loopback that know each other through
@@ -363,10 +368,14 @@ func (m *Member) Start() {
 		if _, err := os.Stat(SLF4JSimple); err == nil {
 			cp += ":" + SLF4JSimple
 		}
-		args := []string{"-cp", cp, "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-			"-Dzookeeper.log.dir=" + m.Dir,
+		jvm := []string{"-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"}
+		if m.e.cfg.JVMArgs != nil {
+			jvm = m.e.cfg.JVMArgs
+		}
+		args := append([]string{"-cp", cp}, jvm...)
+		args = append(args, "-Dzookeeper.log.dir="+m.Dir,
 			"-Dorg.slf4j.simpleLogger.showDateTime=true",
-			"-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS"}
+			"-Dorg.slf4j.simpleLogger.dateTimeFormat=HH:mm:ss.SSS")
 		args = append(args, props...)
 		args = append(args, "org.apache.zookeeper.server.quorum.QuorumPeerMain", m.CfgPath())
 		cmd = exec.Command("java", args...)
