@@ -32,6 +32,12 @@ type Params struct {
 	FloorSamples int `json:"floor_samples,omitempty"`
 	// Root is the znode under which the workloads create their data.
 	Root string `json:"root,omitempty"`
+	// Rate is the offered load of an open-loop workload (read-rate, …) in
+	// requests per second, all sessions together. It has no default: the
+	// suite derives it from the reference server's closed-loop throughput.
+	Rate float64 `json:"rate,omitempty"`
+	// Kills is how many times ensemble-election kills the leader.
+	Kills int `json:"kills,omitempty"`
 }
 
 // Defaults are the full run's settings, sized for a 2-core machine: enough
@@ -45,6 +51,7 @@ func Defaults() Params {
 		ReadRatio: 0.9, Children: 1000, MultiOps: 4,
 		Watchers: 1000, Rounds: 100, Idle: 10000, IdleFor: 20 * time.Second,
 		Timeout: 15 * time.Second, FloorSamples: 2000, Root: "/zkbench",
+		Kills: 5,
 	}
 }
 
@@ -56,6 +63,7 @@ func Quick() Params {
 	p.Watchers, p.Rounds = 100, 10
 	p.Idle, p.IdleFor = 1000, 3*time.Second
 	p.FloorSamples = 300
+	p.Kills = 2
 	return p
 }
 
@@ -108,6 +116,9 @@ func (p Params) fill(d Params) Params {
 	}
 	if p.Root == "" {
 		p.Root = d.Root
+	}
+	if p.Kills == 0 {
+		p.Kills = d.Kills
 	}
 	return p
 }

@@ -49,6 +49,7 @@ type pipeline struct {
 	errs      uint64
 	firstErr  error
 	lastReply int64
+	received  uint64 // good replies read inside the window, whenever sent
 }
 
 func (p *pipeline) reply(pe *pending, h *jute.ReplyHeader, d *jute.Decoder, now int64) {
@@ -67,6 +68,9 @@ func (p *pipeline) reply(pe *pending, h *jute.ReplyHeader, d *jute.Decoder, now 
 	} else if err != nil {
 		p.errs++ // a warm-up failure is still a failure
 	}
+	if err == nil && now >= p.win.Start && (p.win.End == 0 || now < p.win.End) {
+		p.received++
+	}
 	if err != nil && p.firstErr == nil {
 		p.firstErr = err
 	}
@@ -84,6 +88,9 @@ type PipeStats struct {
 	Errors    uint64
 	FirstErr  error
 	LastReply int64
+	// Received counts the good replies read inside the window, to requests
+	// sent at any time: the completion rate.
+	Received uint64
 }
 
 // Pipeline runs gen on the session with depth requests in flight until the
@@ -203,7 +210,7 @@ loop:
 	if err := s.Err(); err != nil {
 		return nil, err
 	}
-	st := &PipeStats{Ops: p.ops, Errors: p.errs, FirstErr: p.firstErr, LastReply: p.lastReply}
+	st := &PipeStats{Ops: p.ops, Errors: p.errs, FirstErr: p.firstErr, LastReply: p.lastReply, Received: p.received}
 	st.Hist = p.hist
 	return st, nil
 }

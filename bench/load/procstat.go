@@ -152,7 +152,7 @@ func procWritten(pid int) int64 {
 // to disk. The last two tell whether a neighbour competed with the
 // benchmark: for the cores, or for the disk every fsync waits on.
 type CPUMeter struct {
-	pid              int
+	pids             []int
 	t0               time.Time
 	srv0, cli0, all0 time.Duration
 	disk0, own0      int64
@@ -163,14 +163,30 @@ type CPUMeter struct {
 
 // StartCPU starts a measurement; pid 0 measures only the client.
 func StartCPU(pid int) *CPUMeter {
-	m := &CPUMeter{pid: pid, t0: time.Now(), cli0: SelfCPU(), all0: MachineCPU(),
+	if pid <= 0 {
+		return StartCPUs()
+	}
+	return StartCPUs(pid)
+}
+
+// StartCPUs starts a measurement of a server made of several processes
+// (an ensemble's members): their CPU and RSS are summed. No pids measures
+// only the client.
+func StartCPUs(pids ...int) *CPUMeter {
+	m := &CPUMeter{pids: pids, t0: time.Now(), cli0: SelfCPU(), all0: MachineCPU(),
 		disk0: DiskWritten(), own0: procWritten(os.Getpid())}
-	if pid > 0 {
+	for _, pid := range pids {
 		m.own0 += procWritten(pid)
 	}
-	if pid > 0 {
-		if s, err := SampleProc(pid); err == nil {
-			m.srv0, m.ok = s.CPU, true
+	if len(pids) > 0 {
+		m.ok = true
+		for _, pid := range pids {
+			s, err := SampleProc(pid)
+			if err != nil {
+				m.ok = false
+				break
+			}
+			m.srv0 += s.CPU
 		}
 	}
 	return m
@@ -186,15 +202,27 @@ func (m *CPUMeter) Stop() (server, client float64, rss int64) {
 	client = (SelfCPU() - m.cli0).Seconds() / el
 	all := (MachineCPU() - m.all0).Seconds() / el
 	if m.ok {
-		if s, err := SampleProc(m.pid); err == nil {
-			server = (s.CPU - m.srv0).Seconds() / el
-			rss = s.RSS
+		var cpu time.Duration
+		ok := true
+		for _, pid := range m.pids {
+			s, err := SampleProc(pid)
+			if err != nil {
+				ok = false
+				break
+			}
+			cpu += s.CPU
+			rss += s.RSS
+		}
+		if ok {
+			server = (cpu - m.srv0).Seconds() / el
+		} else {
+			rss = 0
 		}
 	}
 	m.other = max(0, all-server-client)
 	own := procWritten(os.Getpid())
-	if m.pid > 0 {
-		own += procWritten(m.pid)
+	for _, pid := range m.pids {
+		own += procWritten(pid)
 	}
 	m.otherWrite = max(0, float64(DiskWritten()-m.disk0-(own-m.own0))/el/(1<<20))
 	return server, client, rss

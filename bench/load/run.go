@@ -20,6 +20,45 @@ type Env struct {
 	DataDir string
 	// Logf reports progress; nil is silent.
 	Logf func(format string, args ...any)
+
+	// Addrs, when it holds more than one address, are an ensemble's
+	// members: session i of a workload connects to Addrs[i % len(Addrs)]
+	// (Addr, the first, still takes the setup). PIDs are then the
+	// members' processes, whose CPU and RSS are summed.
+	Addrs []string
+	PIDs  []int
+	// Cluster controls the ensemble's processes, for ensemble-election;
+	// nil elsewhere.
+	Cluster Cluster
+}
+
+// Cluster is what ensemble-election needs of the ensemble it runs on:
+// members by their index in Env.Addrs.
+type Cluster interface {
+	// Kill ends member i with SIGKILL and returns once it is gone.
+	Kill(i int) error
+	// Restart starts member i again on its data dir and returns once it
+	// serves (as follower or leader) again.
+	Restart(ctx context.Context, i int) error
+}
+
+// addrs are the addresses sessions spread over: Addrs, or just Addr.
+func (e *Env) addrs() []string {
+	if len(e.Addrs) > 0 {
+		return e.Addrs
+	}
+	return []string{e.Addr}
+}
+
+// pids are the server processes to meter: PIDs, or PID, or none.
+func (e *Env) pids() []int {
+	if len(e.PIDs) > 0 {
+		return e.PIDs
+	}
+	if e.PID > 0 {
+		return []int{e.PID}
+	}
+	return nil
 }
 
 func (e *Env) logf(format string, args ...any) {
@@ -54,10 +93,19 @@ type Result struct {
 	// Extra holds workload-specific numbers, named with their unit.
 	Extra map[string]float64 `json:"extra,omitempty"`
 	Notes []string           `json:"notes,omitempty"`
+	// Invalid says why the measurement does not stand although every
+	// reply was as expected (an open-loop run whose server could not keep
+	// up with the schedule).
+	Invalid string `json:"invalid,omitempty"`
 }
 
-// Valid reports whether every reply was as expected.
-func (r *Result) Valid() bool { return r.Errors == 0 && r.FirstError == "" }
+// Valid reports whether every reply was as expected and the measurement
+// stands.
+func (r *Result) Valid() bool { return r.Errors == 0 && r.FirstError == "" && r.Invalid == "" }
+
+// Failed reports whether a reply or a session failed (as opposed to a
+// measurement that does not stand).
+func (r *Result) Failed() bool { return r.Errors != 0 || r.FirstError != "" }
 
 func (r *Result) extra(name string, v float64) {
 	if r.Extra == nil {
@@ -82,6 +130,11 @@ func mib(b int64) float64 { return round3(float64(b) / (1 << 20)) }
 // returns for session i, and returns how long each took to open. On
 // failure it closes those already open.
 func DialMany(ctx context.Context, addr string, n, conc int, opts func(i int) Options) ([]*Session, []time.Duration, error) {
+	return dialSpread(ctx, []string{addr}, n, conc, opts)
+}
+
+// dialSpread is DialMany with session i on addrs[i % len(addrs)].
+func dialSpread(ctx context.Context, addrs []string, n, conc int, opts func(i int) Options) ([]*Session, []time.Duration, error) {
 	out := make([]*Session, n)
 	took := make([]time.Duration, n)
 	var next atomic.Int64
@@ -98,7 +151,7 @@ func DialMany(ctx context.Context, addr string, n, conc int, opts func(i int) Op
 					return
 				}
 				t0 := time.Now()
-				s, err := Dial(addr, opts(i))
+				s, err := Dial(addrs[i%len(addrs)], opts(i))
 				if err != nil {
 					mu.Lock()
 					if first == nil {
@@ -170,7 +223,7 @@ type closedLoop struct {
 func runClosedLoop(ctx context.Context, env *Env, name string, cl closedLoop) (*Result, error) {
 	o := cl.opts
 	o.MaxInFlight = cl.depth + 8
-	ss, _, err := DialMany(ctx, env.Addr, cl.sessions, 32, func(int) Options { return o })
+	ss, _, err := dialSpread(ctx, env.addrs(), cl.sessions, 32, func(int) Options { return o })
 	if err != nil {
 		return nil, err
 	}
@@ -193,7 +246,7 @@ func runClosedLoop(ctx context.Context, env *Env, name string, cl closedLoop) (*
 		}()
 	}
 	sleepUntil(ctx, win.Start)
-	meter := StartCPU(env.PID)
+	meter := StartCPUs(env.pids()...)
 	var srvCPU, cliCPU float64
 	var rss int64
 	if win.End != 0 {

@@ -17,23 +17,34 @@ type Workload struct {
 	// Desc says what is measured, for the report.
 	Desc string
 	Run  func(ctx context.Context, env *Env, p Params) (*Result, error)
+	// RateOf, on an open-loop (fixed-rate) workload, names the closed-loop
+	// workload whose throughput the suite sets the offered load from.
+	RateOf string
+	// Ensemble workloads run against a 3-server ensemble (Env.Addrs).
+	Ensemble bool
 }
 
 // Workloads lists every workload in the order the suite runs them.
 func Workloads() []Workload {
 	return []Workload{
-		{"read", "getData of random keys (sessions × depth in flight)", runRead},
-		{"write", "setData of random keys (sessions × depth in flight)", runWrite},
-		{"mixed", "getData/setData of random keys at ReadRatio reads", runMixed},
-		{"create-delete", "create a node then delete it, per session", runCreateDelete},
-		{"exists-wide", "exists of random children of a node with Children children", runExists},
-		{"getchildren-wide", "getChildren of a node with Children children", runGetChildren},
-		{"multi", "multi of MultiOps setData ops on random keys", runMulti},
-		{"latency-write", "one session, depth 1: setData round trip (with the fdatasync and loopback floors)", runLatencyWrite},
-		{"latency-read", "one session, depth 1: getData round trip", runLatencyRead},
-		{"watch-fanout", "one setData, Watchers sessions watching the node: time until all are notified", runWatchFanout},
-		{"session-churn", "connect + closeSession on a new connection, Sessions at a time", runChurn},
-		{"idle-sessions", "Idle sessions sending heartbeats: server CPU and RSS", runIdle},
+		{Name: "read", Desc: "getData of random keys (sessions × depth in flight)", Run: runRead},
+		{Name: "write", Desc: "setData of random keys (sessions × depth in flight)", Run: runWrite},
+		{Name: "mixed", Desc: "getData/setData of random keys at ReadRatio reads", Run: runMixed},
+		{Name: "read-rate", Desc: "getData of random keys at a fixed offered rate (open loop, latency from each request's due time)", Run: runReadRate, RateOf: "read"},
+		{Name: "write-rate", Desc: "setData of random keys at a fixed offered rate (open loop, latency from each request's due time)", Run: runWriteRate, RateOf: "write"},
+		{Name: "mixed-rate", Desc: "getData/setData of random keys at ReadRatio reads, at a fixed offered rate (open loop)", Run: runMixedRate, RateOf: "mixed"},
+		{Name: "create-delete", Desc: "create a node then delete it, per session", Run: runCreateDelete},
+		{Name: "exists-wide", Desc: "exists of random children of a node with Children children", Run: runExists},
+		{Name: "getchildren-wide", Desc: "getChildren of a node with Children children", Run: runGetChildren},
+		{Name: "multi", Desc: "multi of MultiOps setData ops on random keys", Run: runMulti},
+		{Name: "latency-write", Desc: "one session, depth 1: setData round trip (with the fdatasync and loopback floors)", Run: runLatencyWrite},
+		{Name: "latency-read", Desc: "one session, depth 1: getData round trip", Run: runLatencyRead},
+		{Name: "watch-fanout", Desc: "one setData, Watchers sessions watching the node: time until all are notified", Run: runWatchFanout},
+		{Name: "session-churn", Desc: "connect + closeSession on a new connection, Sessions at a time", Run: runChurn},
+		{Name: "idle-sessions", Desc: "Idle sessions sending heartbeats: server CPU and RSS", Run: runIdle},
+		{Name: "ensemble-write", Desc: "3-server ensemble: setData of random keys, sessions spread over all three servers (sessions × depth in flight); server CPU and RSS are the three members'", Run: runEnsembleWrite, Ensemble: true},
+		{Name: "ensemble-read", Desc: "3-server ensemble: getData of random keys, sessions spread over all three servers (sessions × depth in flight)", Run: runEnsembleRead, Ensemble: true},
+		{Name: "ensemble-election", Desc: "3-server ensemble: SIGKILL the leader, time until a write through a surviving server succeeds and until srvr on a survivor shows a new leader; Kills times", Run: runElection, Ensemble: true},
 	}
 }
 
@@ -111,10 +122,50 @@ func (g *kvGen) Check(op wire.OpCode, _ uint32, code wire.Error, d *jute.Decoder
 	return nil
 }
 
-func kvLoop(ctx context.Context, env *Env, name string, p Params, readRatio float64, sessions, depth int) (*Result, error) {
+// kvSetup makes the key space and, on an ensemble, waits until every
+// member has it.
+func kvSetup(ctx context.Context, env *Env, p Params) (string, error) {
 	dir, err := ensureKeys(ctx, env.Addr, p.Root, p.Keys, p.ValueSize)
 	if err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
+		return "", fmt.Errorf("setup: %w", err)
+	}
+	if err := syncAll(env, dir); err != nil {
+		return "", fmt.Errorf("setup: %w", err)
+	}
+	return dir, nil
+}
+
+// syncAll sends sync(path) to every member of an ensemble: a member that
+// answers has applied everything its leader had committed before, so the
+// setup's nodes are there for the sessions that read through it.
+func syncAll(env *Env, path string) error {
+	if len(env.Addrs) < 2 {
+		return nil
+	}
+	for _, a := range env.Addrs {
+		s, err := Dial(a, Options{})
+		if err != nil {
+			return fmt.Errorf("sync through %s: %w", a, err)
+		}
+		var resp jute.SyncResponse
+		err = s.Do(wire.OpSync, &jute.SyncRequest{Path: path}, &resp)
+		if cerr := s.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("sync through %s: %w", a, err)
+		}
+		if resp.Path != path {
+			return fmt.Errorf("sync through %s: reply path %q, want %q", a, resp.Path, path)
+		}
+	}
+	return nil
+}
+
+func kvLoop(ctx context.Context, env *Env, name string, p Params, readRatio float64, sessions, depth int) (*Result, error) {
+	dir, err := kvSetup(ctx, env, p)
+	if err != nil {
+		return nil, err
 	}
 	return runClosedLoop(ctx, env, name, closedLoop{
 		sessions: sessions, depth: depth, warmup: p.Warmup, duration: p.Duration, ops: p.Ops,
@@ -136,6 +187,45 @@ func runMixed(ctx context.Context, env *Env, p Params) (*Result, error) {
 		r.Notes = append(r.Notes, fmt.Sprintf("%.0f%% getData, %.0f%% setData", 100*p.ReadRatio, 100*(1-p.ReadRatio)))
 	}
 	return r, err
+}
+
+// kvRate is kvLoop's open-loop twin: p.Rate requests/s over p.Sessions.
+func kvRate(ctx context.Context, env *Env, name string, p Params, readRatio float64) (*Result, error) {
+	if p.Rate <= 0 {
+		return nil, fmt.Errorf("%s: no rate (Params.Rate, -rate): an open-loop workload needs the offered load", name)
+	}
+	dir, err := kvSetup(ctx, env, p)
+	if err != nil {
+		return nil, err
+	}
+	return runOpenLoop(ctx, env, name, openLoop{
+		sessions: p.Sessions, rate: p.Rate, warmup: p.Warmup, duration: p.Duration,
+		gen: func(i int) Gen { return newKV(uint64(i)+1, dir, p, readRatio) },
+	})
+}
+
+func runReadRate(ctx context.Context, env *Env, p Params) (*Result, error) {
+	return kvRate(ctx, env, "read-rate", p, 1)
+}
+
+func runWriteRate(ctx context.Context, env *Env, p Params) (*Result, error) {
+	return kvRate(ctx, env, "write-rate", p, 0)
+}
+
+func runMixedRate(ctx context.Context, env *Env, p Params) (*Result, error) {
+	r, err := kvRate(ctx, env, "mixed-rate", p, p.ReadRatio)
+	if r != nil {
+		r.Notes = append(r.Notes, fmt.Sprintf("%.0f%% getData, %.0f%% setData", 100*p.ReadRatio, 100*(1-p.ReadRatio)))
+	}
+	return r, err
+}
+
+func runEnsembleWrite(ctx context.Context, env *Env, p Params) (*Result, error) {
+	return kvLoop(ctx, env, "ensemble-write", p, 0, p.Sessions, p.Depth)
+}
+
+func runEnsembleRead(ctx context.Context, env *Env, p Params) (*Result, error) {
+	return kvLoop(ctx, env, "ensemble-read", p, 1, p.Sessions, p.Depth)
 }
 
 func runLatencyRead(ctx context.Context, env *Env, p Params) (*Result, error) {
@@ -385,9 +475,9 @@ func (g *multiGen) Check(op wire.OpCode, _ uint32, code wire.Error, d *jute.Deco
 }
 
 func runMulti(ctx context.Context, env *Env, p Params) (*Result, error) {
-	dir, err := ensureKeys(ctx, env.Addr, p.Root, p.Keys, p.ValueSize)
+	dir, err := kvSetup(ctx, env, p)
 	if err != nil {
-		return nil, fmt.Errorf("setup: %w", err)
+		return nil, err
 	}
 	r, err := runClosedLoop(ctx, env, "multi", closedLoop{
 		sessions: p.Sessions, depth: p.Depth, warmup: p.Warmup, duration: p.Duration, ops: p.Ops,
