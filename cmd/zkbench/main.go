@@ -4,6 +4,8 @@
 //
 //	zkbench [flags] -addr 127.0.0.1:2181 -workload read,write
 //	zkbench -addr 127.0.0.1:2181 -workload tree -nodes 100000
+//	zkbench -addr 127.0.0.1:2181 -workload read-rate,write-rate -rate 10000
+//	zkbench -addr 127.0.0.1:2181,127.0.0.1:2182,127.0.0.1:2183 -workload ensemble-write
 //
 // Every reply is checked (error code, xid order, body); a workload that saw
 // a failed reply reports it in "errors" and zkbench exits with status 1.
@@ -34,7 +36,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	d := load.Defaults()
 	var (
-		addr      = fs.String("addr", "127.0.0.1:2181", "server address")
+		addr      = fs.String("addr", "127.0.0.1:2181", "server address; a comma-separated list spreads the sessions over an ensemble's members")
 		workloads = fs.String("workload", "read", "comma-separated workloads, \"all\", or \"tree\" (bulk-load a 3-level tree); -list shows them")
 		list      = fs.Bool("list", false, "list the workloads and exit")
 		quick     = fs.Bool("quick", false, "start from the quick (smoke-test) settings instead of the full ones")
@@ -62,6 +64,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&p.Timeout, "timeout", 0, fmt.Sprintf("session timeout asked for (default %v)", d.Timeout))
 	fs.IntVar(&p.FloorSamples, "floor-samples", 0, fmt.Sprintf("fdatasyncs of the latency floor (default %d)", d.FloorSamples))
 	fs.StringVar(&p.Root, "root", "", fmt.Sprintf("znode under which data is created (default %s)", d.Root))
+	fs.Float64Var(&p.Rate, "rate", 0, "offered load of the open-loop workloads (read-rate, write-rate, mixed-rate), requests/s over all sessions")
+	fs.IntVar(&p.Kills, "kills", 0, fmt.Sprintf("leader kills of ensemble-election (default %d; needs the suite)", d.Kills))
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -90,7 +94,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
-	env := &load.Env{Addr: *addr, PID: *pid, DataDir: *dataDir}
+	// A comma-separated -addr is an ensemble: sessions spread over it.
+	addrs := strings.Split(*addr, ",")
+	env := &load.Env{Addr: addrs[0], PID: *pid, DataDir: *dataDir}
+	if len(addrs) > 1 {
+		env.Addrs = addrs
+	}
 	if *verbose {
 		env.Logf = func(f string, a ...any) { fmt.Fprintf(stderr, "zkbench: "+f+"\n", a...) }
 	}
@@ -98,6 +107,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if *workloads == "all" {
 		names = names[:0]
 		for _, w := range load.Workloads() {
+			// "all" leaves out what cannot run here: open-loop workloads
+			// without -rate, ensemble workloads without an ensemble, and
+			// ensemble-election, whose kills need the suite.
+			if (w.RateOf != "" && p.Rate <= 0) || (w.Ensemble && len(addrs) < 2) || w.Name == "ensemble-election" {
+				continue
+			}
 			names = append(names, w.Name)
 		}
 	}
@@ -111,7 +126,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 				vs = d.ValueSize
 			}
 			t := load.TreeFor("/zkbench-tree", *nodes, vs)
-			r, err := load.LoadTree(ctx, *addr, t, 8, 64, env.Logf)
+			r, err := load.LoadTree(ctx, env.Addr, t, 8, 64, env.Logf)
 			if err != nil {
 				fmt.Fprintf(stderr, "zkbench: tree: %v\n", err)
 				return 1
