@@ -158,7 +158,19 @@ func Markdown(r *Run) string {
 	p("- Ratio = zkd / ZooKeeper. Each row says whether higher or lower is better; *better* names the winner, ≈ within ±5%%.\n")
 	p("- *other processes' CPU* and *disk writes* are what the rest of the machine used during the window (the machine is shared):\n")
 	p("  above ~0.2 cores or a few MiB/s, treat that workload's numbers as noisy. The suite waits for quiet before each workload\n")
-	p("  and, when a window was noisy anyway (above 0.6 cores-equivalent), measures it again and keeps the quieter run.\n\n")
+	p("  and, when a window was noisy anyway (above 0.6 cores-equivalent), measures it again and keeps the quieter run.\n")
+	if r.Settings.RateFraction > 0 {
+		p("- Open-loop workloads (`*-rate`): requests are sent on a fixed schedule, the total rate spread evenly over the sessions,\n")
+		p("  and each request's latency runs from the instant it was due, so a server that stalls is charged for every request it\n")
+		p("  delayed (no coordinated omission). The offered load is %.0f%% of ZooKeeper's closed-loop throughput of the same\n", 100*r.Settings.RateFraction)
+		p("  workload measured earlier in this run, the same for both servers. A run that completed less than 95%% of the offered\n")
+		p("  rate inside its window, or fell so far behind that requests were never sent, is marked INVALID. *Client send lag* is\n")
+		p("  how late the load generator itself wrote requests (its share of the latency).\n")
+	}
+	if r.Settings.Ensemble != "" {
+		p("- %s\n", r.Settings.Ensemble)
+	}
+	p("\n")
 	for _, n := range r.Notes {
 		p("> %s\n\n", n)
 	}
@@ -184,13 +196,18 @@ func Markdown(r *Run) string {
 		}
 	}
 	p("\n")
+	r.targetsTable(p)
 
 	for _, w := range r.Workloads {
 		p("## %s\n\n", w.Name)
 		p("%s.\n\n", upperFirst(w.Desc))
 		for _, s := range r.Servers {
-			if res := r.Result(s.Key, w.Name); res != nil && !res.Valid() {
+			res := r.Result(s.Key, w.Name)
+			if res != nil && res.Failed() {
 				p("**INVALID for %s**: %d failed replies or errors; first: `%s`\n\n", s.Label, res.Errors, res.FirstError)
+			}
+			if res != nil && res.Invalid != "" {
+				p("**INVALID for %s**: %s\n\n", s.Label, res.Invalid)
 			}
 		}
 		p("![%s](%s)\n\n", w.Name, chartName(r, w.Name))
@@ -264,4 +281,59 @@ func upperFirst(s string) string {
 		return s
 	}
 	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// targetsTable writes the project's performance targets with this run's
+// ratios, for the targets whose workload ran.
+func (r *Run) targetsTable(p func(string, ...any)) {
+	a, b := r.pair()
+	if a < 0 || b < 0 {
+		return
+	}
+	var rows []string
+	for _, t := range targets {
+		if !r.ran(t.Workload) {
+			continue
+		}
+		var mt metric
+		for _, m := range metricsFor(t.Workload) {
+			if m.Name == t.Metric {
+				mt = m
+			}
+		}
+		vs := r.values(mt, t.Workload)
+		ratio, _ := r.ratioCells(mt, vs)
+		met := "n/a"
+		if vs[a].ok && vs[b].ok && vs[b].v != 0 {
+			if t.Met(vs[a].v / vs[b].v) {
+				met = "yes"
+			} else {
+				met = "**no**"
+			}
+		}
+		if r.invalidMark(t.Workload) != "" {
+			met += " (INVALID run)"
+		}
+		rows = append(rows, fmt.Sprintf("| %s | [%s](#%s) | %s (%s) | %s | %s | %s | %s | %s |",
+			t.Text, t.Workload, anchor(t.Workload), mt.Name, mt.Unit, cell(vs[a]), cell(vs[b]), ratio, t.Goal, met))
+	}
+	if len(rows) == 0 {
+		return
+	}
+	p("## Targets\n\n")
+	p("| target | workload | metric | zkd | ZooKeeper | zkd / ZooKeeper | wanted | met |\n")
+	p("|---|---|---|---:|---:|---:|---|---|\n")
+	for _, row := range rows {
+		p("%s\n", row)
+	}
+	p("\n")
+}
+
+func (r *Run) ran(workload string) bool {
+	for _, w := range r.Workloads {
+		if w.Name == workload {
+			return true
+		}
+	}
+	return false
 }

@@ -58,6 +58,7 @@ func positive(f func(*load.Result) float64) func(*load.Result) (float64, bool) {
 }
 
 const (
+	panelRate       = "offered and achieved rate, requests/s"
 	panelThroughput = "throughput (higher is better)"
 	panelLatency    = "latency, µs, log scale (lower is better)"
 )
@@ -137,6 +138,26 @@ func metricsFor(workload string) []metric {
 			metric{Name: "other processes' CPU during load", Unit: "cores", Dir: Info, get: field(func(r *load.Result) float64 { return r.OtherCPU })},
 			otherWrites,
 		)
+	case "read-rate", "write-rate", "mixed-rate":
+		ms = append(ms, latencyMetrics("latency")...)
+		ms = append(ms,
+			metric{Name: "offered rate", Unit: "requests/s", Dir: Info, Panel: panelRate, Cat: "offered", get: extra("offered_per_sec")},
+			metric{Name: "achieved rate", Unit: "requests/s", Dir: Info, Panel: panelRate, Cat: "achieved", get: extra("achieved_per_sec")},
+			metric{Name: "requests never sent", Unit: "requests", Dir: Lower, get: extra("unsent")},
+			metric{Name: "client send lag p50", Unit: "µs", Dir: Info, get: extra("send_lag_p50_us")},
+			metric{Name: "client send lag p99", Unit: "µs", Dir: Info, get: extra("send_lag_p99_us")},
+			metric{Name: "client send lag max", Unit: "ms", Dir: Info, get: extra("max_send_lag_ms")},
+		)
+		ms = append(ms, cpuMetrics()...)
+	case "ensemble-election":
+		const pn = "time after the leader's SIGKILL, ms (lower is better)"
+		ms = append(ms,
+			metric{Name: "kill to a write through a survivor, median", Unit: "ms", Dir: Lower, Panel: pn, Cat: "write, median", get: extra("write_after_kill_median_ms")},
+			metric{Name: "kill to a write through a survivor, max", Unit: "ms", Dir: Lower, Panel: pn, Cat: "write, max", get: extra("write_after_kill_max_ms")},
+			metric{Name: "kill to a leader in srvr, median", Unit: "ms", Dir: Lower, Panel: pn, Cat: "srvr, median", get: extra("leader_after_kill_median_ms")},
+			metric{Name: "kill to a leader in srvr, max", Unit: "ms", Dir: Lower, Panel: pn, Cat: "srvr, max", get: extra("leader_after_kill_max_ms")},
+			metric{Name: "leader kills", Unit: "", Dir: Info, get: extra("kills")},
+		)
 	case "multi":
 		ms = append(ms, throughput("multis/s"))
 		ms = append(ms, latencyMetrics("latency")...)
@@ -169,6 +190,32 @@ func headline(workload string) []string {
 		return []string{"latency p50", "latency p99"}
 	case "session-churn":
 		return []string{"throughput", "connect+close p99"}
+	case "read-rate", "write-rate", "mixed-rate":
+		return []string{"latency p99", "latency p99.9"}
+	case "ensemble-election":
+		return []string{"kill to a write through a survivor, median", "kill to a write through a survivor, max"}
 	}
 	return []string{"throughput", "latency p99"}
+}
+
+// target is one of the project's performance targets, checked against a
+// metric's zkd / ZooKeeper ratio.
+type target struct {
+	Text     string
+	Workload string
+	Metric   string
+	// Met reports whether the ratio zkd / ZooKeeper meets the target.
+	Met  func(ratio float64) bool
+	Goal string // the ratio wanted, for the table
+}
+
+// targets are the rows of the report's Targets table (those whose
+// workload ran).
+var targets = []target{
+	{"p99 latency at the same offered load ≤ ½ of ZooKeeper's", "read-rate", "latency p99", func(q float64) bool { return q <= 0.5 }, "≤ 0.5×"},
+	{"p99 latency at the same offered load ≤ ½ of ZooKeeper's", "write-rate", "latency p99", func(q float64) bool { return q <= 0.5 }, "≤ 0.5×"},
+	{"p99 latency at the same offered load ≤ ½ of ZooKeeper's", "mixed-rate", "latency p99", func(q float64) bool { return q <= 0.5 }, "≤ 0.5×"},
+	{"ensemble write throughput ≥ 1.5× ZooKeeper's", "ensemble-write", "throughput", func(q float64) bool { return q >= 1.5 }, "≥ 1.5×"},
+	{"leader election no slower than ZooKeeper's (median)", "ensemble-election", "kill to a write through a survivor, median", func(q float64) bool { return q <= 1 }, "≤ 1×"},
+	{"leader election no slower than ZooKeeper's (worst kill)", "ensemble-election", "kill to a write through a survivor, max", func(q float64) bool { return q <= 1 }, "≤ 1×"},
 }

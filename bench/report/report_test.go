@@ -73,3 +73,34 @@ func TestNum(t *testing.T) {
 		}
 	}
 }
+
+func TestTargetsAndOpenLoopInvalid(t *testing.T) {
+	r := sampleRun()
+	rate := func(p99 float64, invalid string) *load.Result {
+		return &load.Result{Workload: "read-rate", OpsPerSec: 1000, Latency: load.Latency{P50Us: 10, P99Us: p99, P999Us: 2 * p99},
+			Extra: map[string]float64{"offered_per_sec": 1000, "achieved_per_sec": 1000}, Invalid: invalid}
+	}
+	ens := func(ops float64) *load.Result { return &load.Result{Workload: "ensemble-write", OpsPerSec: ops} }
+	elect := func(med, mx float64) *load.Result {
+		return &load.Result{Workload: "ensemble-election", Extra: map[string]float64{"write_after_kill_median_ms": med, "write_after_kill_max_ms": mx}}
+	}
+	r.Workloads = append(r.Workloads, WorkloadInfo{"read-rate", "fixed rate"}, WorkloadInfo{"ensemble-write", "ensemble"}, WorkloadInfo{"ensemble-election", "election"})
+	r.Results["zkd"] = append(r.Results["zkd"], rate(400, ""), ens(3000), elect(500, 2000))
+	r.Results["zookeeper"] = append(r.Results["zookeeper"], rate(1000, "could not keep up with the schedule: 10 of 1000"), ens(1000), elect(900, 1000))
+	md := Markdown(r)
+	for _, want := range []string{
+		"| p99 latency at the same offered load ≤ ½ of ZooKeeper's | [read-rate](#read-rate) | latency p99 (µs) | 400 | 1,000 | 0.40× | ≤ 0.5× | yes (INVALID run) |",
+		"| ensemble write throughput ≥ 1.5× ZooKeeper's | [ensemble-write](#ensemble-write) | throughput (requests/s) | 3,000 | 1,000 | 3.00× | ≥ 1.5× | yes |",
+		"| leader election no slower than ZooKeeper's (median) | [ensemble-election](#ensemble-election) | kill to a write through a survivor, median (ms) | 500 | 900 | 0.56× | ≤ 1× | yes |",
+		"| leader election no slower than ZooKeeper's (worst kill) | [ensemble-election](#ensemble-election) | kill to a write through a survivor, max (ms) | 2,000 | 1,000 | 2.00× | ≤ 1× | **no** |",
+		"**INVALID for ZooKeeper**: could not keep up with the schedule: 10 of 1000",
+		"[read-rate](#read-rate) ⚠ INVALID",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+	if err := Write(r, t.TempDir()); err != nil {
+		t.Fatal(err)
+	}
+}

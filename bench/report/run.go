@@ -61,6 +61,12 @@ type Settings struct {
 	Params    load.Params `json:"params"`
 	TreeNodes int         `json:"tree_nodes"`
 	WorkDir   string      `json:"work_dir"`
+	// RateFraction is the open-loop workloads' offered load as a share of
+	// the reference server's closed-loop throughput (0: none ran, or their
+	// rates were fixed).
+	RateFraction float64 `json:"rate_fraction,omitempty"`
+	// Ensemble describes the ensemble workloads' setup ("" if none ran).
+	Ensemble string `json:"ensemble,omitempty"`
 }
 
 // Result finds a server's result for a workload.
