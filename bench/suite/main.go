@@ -44,6 +44,48 @@ type suite struct {
 	run       *report.Run
 	logw      io.Writer
 	t0        time.Time
+
+	// The open-loop workloads' offered load: rateFraction of the reference
+	// server's closed-loop throughput of the workload named by RateOf, in
+	// this run, unless -rates fixed it. Set once per workload, so every
+	// server gets the same.
+	rateFraction float64
+	rates        map[string]float64
+	rateNotes    map[string]string
+}
+
+// rateRef is the server whose closed-loop throughput sets the open-loop
+// workloads' offered load: ZooKeeper when it runs, else the first server.
+func (s *suite) rateRef() kind {
+	for _, k := range s.kinds {
+		if k.Name == "zookeeper" {
+			return k
+		}
+	}
+	return s.kinds[0]
+}
+
+// paramsFor is the suite's parameters, with the offered load of an
+// open-loop workload.
+func (s *suite) paramsFor(w load.Workload) (load.Params, error) {
+	p := s.params
+	if w.RateOf == "" {
+		return p, nil
+	}
+	if r, ok := s.rates[w.Name]; ok {
+		p.Rate = r
+		return p, nil
+	}
+	ref := s.rateRef()
+	res := s.run.Result(ref.Name, w.RateOf)
+	if res == nil || res.OpsPerSec <= 0 || res.Failed() {
+		return p, fmt.Errorf("no offered load: %s's %s throughput was not measured in this run (give one with -rates %s=N)", ref.Label, w.RateOf, w.Name)
+	}
+	p.Rate = round(s.rateFraction * res.OpsPerSec)
+	s.rates[w.Name] = p.Rate
+	s.rateNotes[w.Name] = fmt.Sprintf("offered load %s requests/s: %.0f%% of %s's closed-loop %s throughput in this run (%.0f requests/s), the same for every server",
+		strconv.FormatFloat(p.Rate, 'f', -1, 64), 100*s.rateFraction, ref.Label, w.RateOf, res.OpsPerSec)
+	return p, nil
 }
 
 func (s *suite) logf(format string, args ...any) {
@@ -64,6 +106,8 @@ func run(args []string, stderr io.Writer) int {
 		heap      = fs.String("heap", "3g", "ZooKeeper's -Xmx")
 		date      = fs.String("date", time.Now().Format("2006-01-02"), "date in the result file names")
 		render    = fs.String("render", "", "only render the report of an existing <date>.json into -out")
+		fraction  = fs.Float64("rate-fraction", 0.5, "offered load of an open-loop workload (read-rate, …) as a share of ZooKeeper's closed-loop throughput of its base workload (read, …) in the same run")
+		rates     = fs.String("rates", "", "fixed offered loads instead, e.g. read-rate=18000,write-rate=9000 (requests/s)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -80,7 +124,24 @@ func run(args []string, stderr io.Writer) int {
 		}
 		return 0
 	}
-	s := &suite{quick: *quick, logw: stderr, t0: time.Now()}
+	s := &suite{quick: *quick, logw: stderr, t0: time.Now(), rateFraction: *fraction,
+		rates: map[string]float64{}, rateNotes: map[string]string{}}
+	if *rates != "" {
+		for _, kv := range strings.Split(*rates, ",") {
+			name, v, ok := strings.Cut(kv, "=")
+			r, err := strconv.ParseFloat(v, 64)
+			if wl, known := load.Lookup(name); !ok || err != nil || r <= 0 || !known || wl.RateOf == "" {
+				fmt.Fprintf(stderr, "suite: -rates: bad %q (want <open-loop workload>=<requests/s>)\n", kv)
+				return 2
+			}
+			s.rates[name] = r
+			s.rateNotes[name] = fmt.Sprintf("offered load %s requests/s, fixed with -rates", v)
+		}
+	}
+	if *fraction <= 0 {
+		fmt.Fprintf(stderr, "suite: -rate-fraction must be positive\n")
+		return 2
+	}
 	if s.quick {
 		s.params = load.Quick()
 		s.nodes = 100000
@@ -109,6 +170,24 @@ func run(args []string, stderr io.Writer) int {
 			s.workloads = append(s.workloads, wl)
 		}
 	}
+	// An open-loop workload takes its offered load from its base
+	// workload's throughput in the same run: run the base first when it was
+	// not asked for (and no fixed rate was given).
+	var withBases []load.Workload
+	has := func(name string) bool {
+		return slices.ContainsFunc(withBases, func(w load.Workload) bool { return w.Name == name })
+	}
+	for _, w := range s.workloads {
+		if _, fixed := s.rates[w.Name]; w.RateOf != "" && !fixed && !has(w.RateOf) &&
+			!slices.ContainsFunc(s.workloads, func(x load.Workload) bool { return x.Name == w.RateOf }) {
+			base, _ := load.Lookup(w.RateOf)
+			withBases = append(withBases, base)
+		}
+		if !has(w.Name) {
+			withBases = append(withBases, w)
+		}
+	}
+	s.workloads = withBases
 	for _, name := range strings.Split(*servers, ",") {
 		switch name {
 		case "zkd":
@@ -160,6 +239,12 @@ func run(args []string, stderr io.Writer) int {
 	}
 	for _, w := range s.workloads {
 		s.run.Workloads = append(s.run.Workloads, report.WorkloadInfo{Name: w.Name, Desc: w.Desc})
+		if w.Ensemble {
+			s.run.Settings.Ensemble = ensembleNote(*heap)
+		}
+		if w.RateOf != "" {
+			s.run.Settings.RateFraction = s.rateFraction
+		}
 	}
 	if memory {
 		t := load.TreeFor("/", s.nodes, s.params.ValueSize)
@@ -221,24 +306,70 @@ func run(args []string, stderr io.Writer) int {
 	status := 0
 	for _, k := range s.kinds {
 		for _, r := range s.run.Results[k.Name] {
-			if !r.Valid() {
+			switch {
+			case r.Failed():
 				s.logf("FAILED %s/%s: %d errors, first: %s", k.Name, r.Workload, r.Errors, r.FirstError)
 				status = 1
+			case !r.Valid():
+				// Every reply was right, but the measurement does not
+				// stand (the report says INVALID): a finding, not a
+				// failure of the run.
+				s.logf("INVALID %s/%s: %s", k.Name, r.Workload, r.Invalid)
 			}
 		}
 	}
 	return status
 }
 
-// runOne starts a fresh server, warms it up, runs one workload against it
-// (twice if the first window was noisy) and stops it.
-func (s *suite) runOne(ctx context.Context, k kind, w load.Workload) (*load.Result, error) {
-	p, err := s.start(k, filepath.Join(s.work, k.Name+"-"+w.Name))
+// target is what a workload runs against: one server or an ensemble.
+type target struct {
+	env *load.Env
+	// exited says which server processes ended during the workload ("" if
+	// none did).
+	exited func() string
+	stop   func()
+}
+
+func (s *suite) startTarget(k kind, w load.Workload) (*target, error) {
+	dir := filepath.Join(s.work, k.Name+"-"+w.Name)
+	if w.Ensemble {
+		en, err := s.startEnsemble(k, dir)
+		if err != nil {
+			return nil, err
+		}
+		return &target{env: en.env(s.logf), exited: en.exited, stop: en.stop}, nil
+	}
+	p, err := s.start(k, dir)
 	if err != nil {
 		return nil, err
 	}
-	defer p.stop()
-	env := &load.Env{Addr: p.Addr, PID: p.PID(), DataDir: p.DataDir, Logf: s.logf}
+	return &target{
+		env: &load.Env{Addr: p.Addr, PID: p.PID(), DataDir: p.DataDir, Logf: s.logf},
+		exited: func() string {
+			if p.Exited() {
+				return "the server (log: " + p.log.Name() + ")"
+			}
+			return ""
+		},
+		stop: p.stop,
+	}, nil
+}
+
+// runOne starts a fresh server (or ensemble), warms it up, runs one
+// workload against it (twice if the first window was noisy, or an
+// open-loop run could not keep up) and stops it.
+func (s *suite) runOne(ctx context.Context, k kind, w load.Workload) (*load.Result, error) {
+	params, err := s.paramsFor(w)
+	if err != nil {
+		s.logf("%s: %s: %v", k.Name, w.Name, err)
+		return &load.Result{Workload: w.Name, Params: s.params, Errors: 1, FirstError: err.Error()}, nil
+	}
+	t, err := s.startTarget(k, w)
+	if err != nil {
+		return nil, err
+	}
+	defer t.stop()
+	env := t.env
 
 	// JIT compilation (ZooKeeper) and the first allocations of any server
 	// would otherwise land in the workload's numbers. ZooKeeper needed
@@ -253,43 +384,68 @@ func (s *suite) runOne(ctx context.Context, k kind, w load.Workload) (*load.Resu
 		s.logf("%s: warm-up failed: %v %v", k.Name, err, r)
 	}
 
-	res := s.runWorkload(ctx, k, env, w)
+	res := s.runWorkload(ctx, k, env, w, params)
 	// A neighbour that took cores or hammered the disk during the window
-	// made the numbers its numbers: wait for quiet and measure again
-	// (once), keeping the quieter of the two.
-	if !s.quick && noise(res) > 0.6 && ctx.Err() == nil && !p.Exited() {
-		s.logf("%s: %s was noisy (other processes: %.2f cores, %.1f MiB/s written); measuring again", k.Name, w.Name, res.OtherCPU, res.OtherWriteMiBps)
-		again := s.runWorkload(ctx, k, env, w)
-		first := res
-		if noise(again) < noise(first) {
-			res = again
+	// made the numbers its numbers, and an open-loop run whose server fell
+	// behind its schedule does not stand: wait for quiet and measure again
+	// (once), keeping the valid, then the quieter, of the two.
+	if !s.quick && ctx.Err() == nil && t.exited() == "" && !res.Failed() {
+		var why string
+		switch {
+		case noise(res) > 0.6:
+			why = fmt.Sprintf("was noisy (other processes: %.2f cores, %.1f MiB/s written)", res.OtherCPU, res.OtherWriteMiBps)
+		case res.Invalid != "":
+			why = "is invalid (" + res.Invalid + ")"
 		}
-		res.Notes = append(res.Notes, fmt.Sprintf("measured twice: other processes used %.2f then %.2f cores and wrote %.1f then %.1f MiB/s; the quieter run is shown",
-			first.OtherCPU, again.OtherCPU, first.OtherWriteMiBps, again.OtherWriteMiBps))
+		if why != "" {
+			s.logf("%s: %s %s; measuring again", k.Name, w.Name, why)
+			again := s.runWorkload(ctx, k, env, w, params)
+			first := res
+			if again.Valid() != first.Valid() {
+				if again.Valid() {
+					res = again
+				}
+			} else if noise(again) < noise(first) {
+				res = again
+			}
+			which := "the quieter"
+			if first.Valid() != again.Valid() {
+				which = "the valid"
+			}
+			res.Notes = append(res.Notes, fmt.Sprintf("measured twice: the first run %s; other processes used %.2f then %.2f cores and wrote %.1f then %.1f MiB/s; %s run is shown",
+				why, first.OtherCPU, again.OtherCPU, first.OtherWriteMiBps, again.OtherWriteMiBps, which))
+		}
 	}
-	if p.Exited() {
+	if ex := t.exited(); ex != "" {
 		res.Errors++
-		res.Notes = append(res.Notes, "the server exited during this workload")
+		res.Notes = append(res.Notes, "a server process exited during this workload: "+ex)
 		if res.FirstError == "" {
-			res.FirstError = "the server exited (log: " + p.log.Name() + ")"
+			res.FirstError = "a server process exited: " + ex
 		}
 	}
 	return res, nil
 }
 
 // runWorkload waits for a quiet machine, then runs one workload.
-func (s *suite) runWorkload(ctx context.Context, k kind, env *load.Env, w load.Workload) *load.Result {
-	other, waited := waitQuiet(ctx, env.PID, s.quietLimit())
+func (s *suite) runWorkload(ctx context.Context, k kind, env *load.Env, w load.Workload, params load.Params) *load.Result {
+	pids := env.PIDs
+	if len(pids) == 0 {
+		pids = []int{env.PID}
+	}
+	other, waited := waitQuiet(ctx, pids, s.quietLimit())
 	s.logf("%s: %s (%s)", k.Name, w.Name, w.Desc)
-	res, err := load.Run(ctx, env, w.Name, s.params)
+	res, err := load.Run(ctx, env, w.Name, params)
 	if res == nil {
-		res = &load.Result{Workload: w.Name, Params: s.params}
+		res = &load.Result{Workload: w.Name, Params: params}
 	}
 	if err != nil {
 		res.Errors++
 		if res.FirstError == "" {
 			res.FirstError = err.Error()
 		}
+	}
+	if w.RateOf != "" {
+		res.Notes = append(res.Notes, s.rateNotes[w.Name])
 	}
 	if other >= 0.25 {
 		res.Notes = append(res.Notes, fmt.Sprintf("the machine was busy before this workload: other processes used %.2f cores (waited %.0f s for them to go quiet)", other, waited.Seconds()))
@@ -333,14 +489,14 @@ func (s *suite) start(k kind, dir string) (*proc, error) {
 // a busy neighbour would be measured as the server's slowness. It returns
 // the CPU the others used in the last second it sampled and how long it
 // waited beyond the first sample.
-func waitQuiet(ctx context.Context, pid int, limit time.Duration) (float64, time.Duration) {
+func waitQuiet(ctx context.Context, pids []int, limit time.Duration) (float64, time.Duration) {
 	if limit <= 0 {
 		return 0, 0
 	}
 	t0 := time.Now()
 	other := 0.0
 	for ctx.Err() == nil {
-		m := load.StartCPU(pid)
+		m := load.StartCPUs(pids...)
 		select {
 		case <-time.After(time.Second):
 		case <-ctx.Done():
@@ -357,8 +513,18 @@ func waitQuiet(ctx context.Context, pid int, limit time.Duration) (float64, time
 func summary(r *load.Result) string {
 	s := fmt.Sprintf("%.0f ops/s, p50 %.0f µs, p99 %.0f µs, p99.9 %.0f µs, server %.2f cores, client %.2f, others %.2f cores and %.1f MiB/s written",
 		r.OpsPerSec, r.Latency.P50Us, r.Latency.P99Us, r.Latency.P999Us, r.ServerCPU, r.ClientCPU, r.OtherCPU, r.OtherWriteMiBps)
-	if !r.Valid() {
+	if v, ok := r.Extra["offered_per_sec"]; ok {
+		s += fmt.Sprintf(" (offered %.0f/s, send lag p99 %.0f µs)", v, r.Extra["send_lag_p99_us"])
+	}
+	if v, ok := r.Extra["write_after_kill_median_ms"]; ok {
+		s = fmt.Sprintf("after a leader kill: write in %.0f ms (median, max %.0f), leader in srvr in %.0f ms (median, max %.0f)",
+			v, r.Extra["write_after_kill_max_ms"], r.Extra["leader_after_kill_median_ms"], r.Extra["leader_after_kill_max_ms"])
+	}
+	if r.Failed() {
 		s += fmt.Sprintf(" — %d ERRORS, first: %s", r.Errors, r.FirstError)
+	}
+	if r.Invalid != "" {
+		s += " — INVALID: " + r.Invalid
 	}
 	return s
 }
@@ -388,7 +554,7 @@ func (s *suite) memory(ctx context.Context, k kind) *load.Result {
 	}
 	res.Extra["rss_empty_mib"] = round(float64(base.RSS) / (1 << 20))
 
-	waitQuiet(ctx, p.PID(), s.quietLimit())
+	waitQuiet(ctx, []int{p.PID()}, s.quietLimit())
 	s.logf("%s: memory: loading %d znodes (%d × %d × %d)", k.Name, t.Nodes(), t.Fanout[0], t.Fanout[1], t.Fanout[2])
 	meter := load.StartCPU(p.PID())
 	lr, err := load.LoadTree(ctx, p.Addr, t, 8, 64, s.logf)

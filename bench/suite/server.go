@@ -25,16 +25,18 @@ type kind struct {
 	Name  string // key in the results: "zkd" or "zookeeper"
 	Label string // for the report
 	cmd   func(cfg, dir string) *exec.Cmd
+	bin   string // zkd's binary
+	heap  string // ZooKeeper's -Xmx
 }
 
 func zkdKind(bin string) kind {
-	return kind{Name: "zkd", Label: "zkd", cmd: func(cfg, dir string) *exec.Cmd {
+	return kind{Name: "zkd", Label: "zkd", bin: bin, cmd: func(cfg, dir string) *exec.Cmd {
 		return exec.Command(bin, "start-foreground", cfg)
 	}}
 }
 
 func zooKeeperKind(heap string) kind {
-	return kind{Name: "zookeeper", Label: "ZooKeeper", cmd: func(cfg, dir string) *exec.Cmd {
+	return kind{Name: "zookeeper", Label: "ZooKeeper", heap: heap, cmd: func(cfg, dir string) *exec.Cmd {
 		// java itself, not zkServer.sh, so the pid the suite samples in
 		// /proc is the JVM's.
 		return exec.Command("java", "-Xmx"+heap, "-Dzookeeper.log.dir="+dir,
