@@ -352,7 +352,7 @@ public class CuratorCheck {
             latches.add(l);
             l.start();
         }
-        eventually(10_000, "three participants", () -> latches.get(0).getParticipants().size() == 3);
+        eventually(30_000, "three participants", () -> latches.get(0).getParticipants().size() == 3);
         LeaderLatch leader = oneLeader(latches);
         String leaderId = leader.getId();
         for (LeaderLatch l : latches) {
@@ -375,7 +375,7 @@ public class CuratorCheck {
     /** Waits for exactly one leader among latches, stable for 300ms. */
     static LeaderLatch oneLeader(List<LeaderLatch> latches) throws Exception {
         AtomicReference<LeaderLatch> found = new AtomicReference<>();
-        eventually(10_000, "no single leader", () -> {
+        eventually(30_000, "no single leader", () -> {
             LeaderLatch only = null;
             int n = 0;
             for (LeaderLatch l : latches) {
@@ -635,7 +635,7 @@ public class CuratorCheck {
         c.create().forPath("/curator/ttl/parent/child");
         Thread.sleep(300);
         check(c.checkExists().forPath(path) != null, "TTL node gone 300ms into a 1000ms TTL");
-        eventually(10_000, "TTL node not deleted after its TTL",
+        eventually(30_000, "TTL node not deleted after its TTL",
                 () -> c.checkExists().forPath(path) == null && c.checkExists().forPath(seq) == null);
         check(System.currentTimeMillis() - created >= 1000, "TTL node deleted before 1000ms");
         check(c.checkExists().forPath("/curator/ttl/parent") != null, "TTL node with a child was deleted");
@@ -661,7 +661,7 @@ public class CuratorCheck {
         Thread.sleep(300);
         check(c.checkExists().forPath("/curator-cont/a/b") != null, "container with a child was deleted");
         c.delete().forPath(leaf);
-        eventually(10_000, "emptied containers not deleted",
+        eventually(30_000, "emptied containers not deleted",
                 () -> c.checkExists().forPath("/curator-cont") == null);
     }
 
