@@ -245,5 +245,5 @@ func (c *Conn) recordLatency(op wire.OpCode, xid int32, zxid int64, since time.T
 	if lat > st.maxLat.Load() {
 		st.maxLat.Store(lat)
 	}
-	c.srv.stats.record(lat)
+	c.srv.stats.record(lat, op.IsWrite())
 }

@@ -232,14 +232,35 @@ func (s *Server) nodeCount() int {
 	return s.tree.NodeCount() + 1
 }
 
+// statsView is ServerStats: what srvr and stat print and the
+// AdminServer's server_stats returns, read once from the same counters.
+type statsView struct {
+	minLat, maxLat              int64
+	avgLat                      float64
+	received, sent, connections int64
+	outstanding                 int64
+	zxid                        int64
+	mode                        string
+}
+
+func (s *Server) statsView() statsView {
+	return statsView{
+		minLat: s.stats.minLatency(), maxLat: s.stats.maxLat.Load(), avgLat: s.stats.avgLatency(),
+		received: s.stats.received.Load(), sent: s.stats.sent.Load(),
+		connections: s.stats.connections.Load(), outstanding: s.outstanding(),
+		zxid: s.lastProcessedZxid(), mode: s.mode(),
+	}
+}
+
 func (s *Server) writeServerStats(b *strings.Builder) {
-	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", s.stats.minLatency(), s.stats.avgLatency(), s.stats.maxLat.Load())
-	fmt.Fprintf(b, "Received: %d\n", s.stats.received.Load())
-	fmt.Fprintf(b, "Sent: %d\n", s.stats.sent.Load())
-	fmt.Fprintf(b, "Connections: %d\n", s.stats.connections.Load())
-	fmt.Fprintf(b, "Outstanding: %d\n", s.outstanding())
-	fmt.Fprintf(b, "Zxid: 0x%x\n", uint64(s.lastProcessedZxid()))
-	fmt.Fprintf(b, "Mode: %s\n", s.mode())
+	v := s.statsView()
+	fmt.Fprintf(b, "Latency min/avg/max: %d/%s/%d\n", v.minLat, javaDouble(v.avgLat), v.maxLat)
+	fmt.Fprintf(b, "Received: %d\n", v.received)
+	fmt.Fprintf(b, "Sent: %d\n", v.sent)
+	fmt.Fprintf(b, "Connections: %d\n", v.connections)
+	fmt.Fprintf(b, "Outstanding: %d\n", v.outstanding)
+	fmt.Fprintf(b, "Zxid: 0x%x\n", uint64(v.zxid))
+	fmt.Fprintf(b, "Mode: %s\n", v.mode)
 }
 
 // outstanding counts requests received and not yet answered.
@@ -264,28 +285,50 @@ func (s *Server) connections() []*Conn {
 	return out
 }
 
+// connInfo is ServerCnxn's connection info: what cons and stat print
+// and the AdminServer's connections returns.
+type connInfo struct {
+	remote                      string
+	outstanding, received, sent int64
+	sessionID                   int64 // 0 before the handshake
+	lastOp                      string
+	established                 int64 // unix ms
+	timeout                     int64
+	lastCxid                    int32 // -1: none yet
+	lastZxid                    int64
+	lastResp                    int64 // unix ms
+	lastLat, minLat, maxLat     int64
+	avgLat                      int64 // integer division, as ServerCnxn's
+}
+
+func (c *Conn) info() connInfo {
+	st := &c.stats
+	i := connInfo{
+		remote: c.remote, outstanding: st.outstanding.Load(), received: st.received.Load(), sent: st.sent.Load(),
+		sessionID: c.SessionID(), lastOp: "NA", established: c.opened.UnixMilli(), timeout: int64(c.timeout.Load()),
+		lastCxid: st.lastCxid.Load(), lastZxid: st.lastZxid.Load(), lastResp: st.lastResp.Load(),
+		lastLat: st.lastLat.Load(), minLat: st.minLat.Load(), maxLat: st.maxLat.Load(),
+	}
+	if lop, ok := st.lastOp.Load().(wire.OpCode); ok {
+		i.lastOp = opName(lop)
+	}
+	if n := st.countLat.Load(); n > 0 {
+		i.avgLat = st.totLat.Load() / n
+	}
+	return i
+}
+
 // dumpInfo is ServerCnxn.dumpConnectionInfo.
 func (c *Conn) dumpInfo(b *strings.Builder, brief bool) {
-	st := &c.stats
-	fmt.Fprintf(b, " /%s[1](queued=%d,recved=%d,sent=%d", c.remote, st.outstanding.Load(), st.received.Load(), st.sent.Load())
-	if !brief {
-		if id := c.SessionID(); id != 0 {
-			lop, _ := st.lastOp.Load().(wire.OpCode)
-			lopName := "NA"
-			if st.lastOp.Load() != nil {
-				lopName = opName(lop)
-			}
-			avg := int64(0)
-			if n := st.countLat.Load(); n > 0 {
-				avg = st.totLat.Load() / n
-			}
-			fmt.Fprintf(b, ",sid=%s,lop=%s,est=%d,to=%d", hexID(id), lopName, c.opened.UnixMilli(), c.timeout.Load())
-			if cx := st.lastCxid.Load(); cx >= 0 {
-				fmt.Fprintf(b, ",lcxid=0x%x", uint32(cx))
-			}
-			fmt.Fprintf(b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
-				uint64(st.lastZxid.Load()), st.lastResp.Load(), st.lastLat.Load(), st.minLat.Load(), avg, st.maxLat.Load())
+	i := c.info()
+	fmt.Fprintf(b, " /%s[1](queued=%d,recved=%d,sent=%d", i.remote, i.outstanding, i.received, i.sent)
+	if !brief && i.sessionID != 0 {
+		fmt.Fprintf(b, ",sid=%s,lop=%s,est=%d,to=%d", hexID(i.sessionID), i.lastOp, i.established, i.timeout)
+		if i.lastCxid >= 0 {
+			fmt.Fprintf(b, ",lcxid=0x%x", uint32(i.lastCxid))
 		}
+		fmt.Fprintf(b, ",lzxid=0x%x,lresp=%d,llat=%d,minlat=%d,avglat=%d,maxlat=%d",
+			uint64(i.lastZxid), i.lastResp, i.lastLat, i.minLat, i.avgLat, i.maxLat)
 	}
 	b.WriteString(")")
 }
@@ -304,14 +347,17 @@ func (c *Conn) resetStats() {
 	st.lastResp.Store(0)
 }
 
-func (s *Server) dumpConf(b *strings.Builder) {
-	abs := func(p string) string {
-		a, err := filepath.Abs(filepath.Join(p, "version-2"))
-		if err != nil {
-			return p
-		}
-		return a
+// versionDir is the absolute version-2 directory conf reports.
+func versionDir(p string) string {
+	a, err := filepath.Abs(filepath.Join(p, "version-2"))
+	if err != nil {
+		return p
 	}
+	return a
+}
+
+func (s *Server) dumpConf(b *strings.Builder) {
+	abs := versionDir
 	fmt.Fprintf(b, "clientPort=%d\n", s.cfg.ClientPort)
 	fmt.Fprintf(b, "secureClientPort=-1\n")
 	fmt.Fprintf(b, "dataDir=%s\n", abs(s.cfg.DataDir))
@@ -327,6 +373,15 @@ func (s *Server) dumpConf(b *strings.Builder) {
 }
 
 func (s *Server) dumpEnv(b *strings.Builder) {
+	b.WriteString("Environment:\n")
+	for _, e := range envValues() {
+		b.WriteString(e[0] + "=" + e[1] + "\n")
+	}
+}
+
+// envValues is ZooKeeper's Environment.list with Go's equivalents of the
+// JVM's entries, for envi and the AdminServer's environment.
+func envValues() [][2]string {
 	host, _ := os.Hostname()
 	wd, _ := os.Getwd()
 	home, _ := os.UserHomeDir()
@@ -334,8 +389,7 @@ func (s *Server) dumpEnv(b *strings.Builder) {
 	exe, _ := os.Executable()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	b.WriteString("Environment:\n")
-	kv := [][2]string{
+	return [][2]string{
 		{"zookeeper.version", Version + ", built on " + BuildDate},
 		{"host.name", host},
 		{"java.version", runtime.Version()},
@@ -355,9 +409,6 @@ func (s *Server) dumpEnv(b *strings.Builder) {
 		{"os.memory.max", fmt.Sprintf("%dMB", ms.Sys>>20)},
 		{"os.memory.total", fmt.Sprintf("%dMB", ms.HeapSys>>20)},
 	}
-	for _, e := range kv {
-		b.WriteString(e[0] + "=" + e[1] + "\n")
-	}
 }
 
 func osVersion() string {
@@ -368,13 +419,27 @@ func osVersion() string {
 	return strings.TrimSpace(string(v))
 }
 
-// metric is one mntr line.
+// metric is one mntr value: k is ZooKeeper's name without the 4lw's
+// "zk_" prefix (the name the AdminServer's monitor and the Prometheus
+// metrics use); v is a string, an int64 or a float64.
 type metric struct {
 	k string
 	v any
 }
 
 func (s *Server) dumpMonitor(b *strings.Builder) {
+	for _, e := range s.monitorValues() {
+		v := e.v
+		if f, ok := v.(float64); ok {
+			v = javaDouble(f)
+		}
+		fmt.Fprintf(b, "zk_%s\t%v\n", e.k, v)
+	}
+}
+
+// monitorValues are the values mntr reports, the one source of the
+// AdminServer's monitor and of the Prometheus gauges.
+func (s *Server) monitorValues() []metric {
 	nodes := s.nodeCount()
 	s.treeMu.RLock()
 	eph := s.tree.EphemeralCount()
@@ -382,51 +447,58 @@ func (s *Server) dumpMonitor(b *strings.Builder) {
 	s.treeMu.RUnlock()
 	_, watches := s.watches.Data.Stats()
 	_, cw := s.watches.Child.Stats()
+	v := s.statsView()
 	kv := []metric{
-		{"zk_version", Version + ", built on " + BuildDate},
-		{"zk_server_state", s.mode()},
-		{"zk_ephemerals_count", eph},
-		{"zk_approximate_data_size", size},
-		{"zk_global_sessions", s.sessions.Count()},
-		{"zk_local_sessions", 0},
-		{"zk_znode_count", nodes},
-		{"zk_watch_count", watches + cw},
-		{"zk_outstanding_requests", s.outstanding()},
-		{"zk_open_file_descriptor_count", openFDs()},
-		{"zk_max_file_descriptor_count", maxFDs()},
-		{"zk_avg_latency", s.stats.avgLatency()},
-		{"zk_max_latency", s.stats.maxLat.Load()},
-		{"zk_min_latency", s.stats.minLatency()},
-		{"zk_packets_received", s.stats.received.Load()},
-		{"zk_packets_sent", s.stats.sent.Load()},
-		{"zk_num_alive_connections", s.stats.connections.Load()},
-		{"zk_uptime", time.Since(s.started).Milliseconds()},
-		{"zk_data_dir_size", dirSize(s.cfg.DataDir)},
-		{"zk_log_dir_size", dirSize(s.cfg.DataLogDir)},
-		{"zk_digest_mismatches_count", s.stats.digestMismatches.Load()},
+		{"version", Version + ", built on " + BuildDate},
+		{"server_state", v.mode},
+		{"ephemerals_count", int64(eph)},
+		{"approximate_data_size", size},
+		{"global_sessions", int64(s.sessions.Count())},
+		{"local_sessions", int64(0)},
+		{"znode_count", int64(nodes)},
+		{"watch_count", int64(watches + cw)},
+		{"outstanding_requests", v.outstanding},
+		{"open_file_descriptor_count", int64(openFDs())},
+		{"max_file_descriptor_count", maxFDs()},
+		{"avg_latency", v.avgLat},
+		{"max_latency", v.maxLat},
+		{"min_latency", v.minLat},
+		{"packets_received", v.received},
+		{"packets_sent", v.sent},
+		{"num_alive_connections", v.connections},
+		{"uptime", s.uptime()},
+		{"data_dir_size", dirSize(s.cfg.DataDir)},
+		{"log_dir_size", dirSize(s.cfg.DataLogDir)},
+		{"digest_mismatches_count", s.stats.digestMismatches.Load()},
 	}
-	last, lo, hi := int64(-1), int64(-1), int64(-1)
 	if q := s.qd; q != nil {
-		last, lo, hi = q.propLast.Load(), q.propMin.Load(), q.propMax.Load()
-		kv = append(kv, metric{"zk_quorum_size", len(q.v.Voters())})
+		kv = append(kv, metric{"quorum_size", int64(len(q.v.Voters()))})
 		if g := q.gauges.Load(); g != nil {
-			kv = append(kv, metric{"zk_peer_state", g.peerState})
+			kv = append(kv, metric{"peer_state", g.peerState})
+			// Only a leader has these, as LeaderZooKeeperServer registers them.
 			if g.leading {
 				kv = append(kv,
-					metric{"zk_learners", g.learners.Learners},
-					metric{"zk_synced_followers", g.learners.SyncedFollowers},
-					metric{"zk_synced_non_voting_followers", 0},
-					metric{"zk_synced_observers", g.learners.SyncedObservers},
-					metric{"zk_pending_syncs", 0},
-					metric{"zk_leader_uptime", time.Since(g.leaderSince).Milliseconds()})
+					metric{"learners", int64(g.learners.Learners)},
+					metric{"synced_followers", int64(g.learners.SyncedFollowers)},
+					metric{"synced_non_voting_followers", int64(0)},
+					metric{"synced_observers", int64(g.learners.SyncedObservers)},
+					metric{"pending_syncs", int64(0)},
+					metric{"leader_uptime", time.Since(g.leaderSince).Milliseconds()},
+					metric{"last_proposal_size", q.propLast.Load()},
+					metric{"max_proposal_size", q.propMax.Load()},
+					metric{"min_proposal_size", q.propMin.Load()})
 			}
 		}
 	}
-	kv = append(kv, metric{"zk_last_proposal_size", last}, metric{"zk_max_proposal_size", hi},
-		metric{"zk_min_proposal_size", lo})
-	for _, e := range kv {
-		fmt.Fprintf(b, "%s\t%v\n", e.k, e.v)
+	return kv
+}
+
+// uptime is ServerStats.getUptime in ms; 0 before the server runs.
+func (s *Server) uptime() int64 {
+	if s.started.IsZero() {
+		return 0
 	}
+	return time.Since(s.started).Milliseconds()
 }
 
 func openFDs() int {
@@ -447,50 +519,89 @@ func (s *Server) watchSummary() (conns, paths, total int) {
 	return len(m.byConn), len(m.table), total
 }
 
-func (s *Server) dumpSessions(b *strings.Builder) {
+// sessionsView is what dump reports: sessions by expiry bucket and the
+// ephemerals of each owning session.
+type sessionsView struct {
+	total      int
+	buckets    []expiryBucket // by expiry time
+	ephemerals []sessionPaths // by session id
+}
+
+type expiryBucket struct {
+	at  time.Time
+	ids []int64
+}
+
+type sessionPaths struct {
+	id    int64
+	paths []string
+}
+
+func (s *Server) sessionsView() sessionsView {
 	sessions := s.sessions.All()
 	sort.Slice(sessions, func(i, j int) bool { return sessions[i].ID < sessions[j].ID })
-	buckets := map[int64][]*Session{}
+	buckets := map[int64][]int64{}
 	for _, x := range sessions {
-		buckets[x.expireAt.Load()] = append(buckets[x.expireAt.Load()], x)
+		buckets[x.expireAt.Load()] = append(buckets[x.expireAt.Load()], x.ID)
 	}
 	times := make([]int64, 0, len(buckets))
 	for t := range buckets {
 		times = append(times, t)
 	}
 	sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-	fmt.Fprintf(b, "SessionTracker dump:\nSession Sets (%d)/(%d):\n", len(buckets), len(sessions))
+	v := sessionsView{total: len(sessions)}
 	for _, t := range times {
-		at := s.sessions.epoch.Add(time.Duration(t) * time.Millisecond)
-		fmt.Fprintf(b, "%d expire at %s:\n", len(buckets[t]), at.Format("Mon Jan 02 15:04:05 MST 2006"))
-		for _, x := range buckets[t] {
-			fmt.Fprintf(b, "\t%s\n", hexID(x.ID))
-		}
+		v.buckets = append(v.buckets, expiryBucket{s.sessions.epoch.Add(time.Duration(t) * time.Millisecond), buckets[t]})
 	}
 	s.treeMu.RLock()
 	owners := s.tree.EphemeralSessions()
 	sort.Slice(owners, func(i, j int) bool { return owners[i] < owners[j] })
-	fmt.Fprintf(b, "ephemeral nodes dump:\nSessions with Ephemerals (%d):\n", len(owners))
 	for _, o := range owners {
-		fmt.Fprintf(b, "%s:\n", hexID(o))
 		paths := s.tree.Ephemerals(o)
 		sort.Strings(paths)
-		for _, p := range paths {
+		v.ephemerals = append(v.ephemerals, sessionPaths{o, paths})
+	}
+	s.treeMu.RUnlock()
+	return v
+}
+
+func (s *Server) dumpSessions(b *strings.Builder) {
+	v := s.sessionsView()
+	fmt.Fprintf(b, "SessionTracker dump:\nSession Sets (%d)/(%d):\n", len(v.buckets), v.total)
+	for _, bk := range v.buckets {
+		fmt.Fprintf(b, "%d expire at %s:\n", len(bk.ids), bk.at.Format("Mon Jan 02 15:04:05 MST 2006"))
+		for _, id := range bk.ids {
+			fmt.Fprintf(b, "\t%s\n", hexID(id))
+		}
+	}
+	fmt.Fprintf(b, "ephemeral nodes dump:\nSessions with Ephemerals (%d):\n", len(v.ephemerals))
+	for _, e := range v.ephemerals {
+		fmt.Fprintf(b, "%s:\n", hexID(e.id))
+		for _, p := range e.paths {
 			fmt.Fprintf(b, "\t%s\n", p)
 		}
 	}
-	s.treeMu.RUnlock()
 	b.WriteString("Connections dump:\n")
 }
 
 func (s *Server) dumpDigests(b *strings.Builder) {
-	if !s.digestEnabled {
+	zxid, digest, ok := s.digest()
+	if !ok {
 		b.WriteString("Digest is not enabled\n")
 		return
 	}
+	fmt.Fprintf(b, "%x: %d\n", uint64(zxid), digest)
+}
+
+// digest is the tree's digest at its last zxid, for hash; ok is false
+// when digests are disabled.
+func (s *Server) digest() (zxid, digest int64, ok bool) {
+	if !s.digestEnabled {
+		return 0, 0, false
+	}
 	s.treeMu.RLock()
-	fmt.Fprintf(b, "%x: %d\n", uint64(s.tree.LastProcessedZxid), s.tree.Digest())
-	s.treeMu.RUnlock()
+	defer s.treeMu.RUnlock()
+	return s.tree.LastProcessedZxid, s.tree.Digest(), true
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -16,9 +16,22 @@ type serverStats struct {
 	totLat           atomic.Int64
 	countLat         atomic.Int64
 	digestMismatches atomic.Int64
+
+	// readLat and updateLat split the same observations as ZooKeeper's
+	// readlatency/updatelatency summaries; nil unless a metrics provider
+	// wants them (set before serving starts, then read-only).
+	readLat, updateLat *latencySummary
 }
 
-func (st *serverStats) record(lat int64) {
+// record counts one answered request's latency in ms. write says whether
+// it went through the txn pipeline (ZooKeeper: the request had a txn
+// header), which picks the summary it also feeds.
+func (st *serverStats) record(lat int64, write bool) {
+	if write {
+		st.updateLat.observe(lat)
+	} else {
+		st.readLat.observe(lat)
+	}
 	st.totLat.Add(lat)
 	st.countLat.Add(1)
 	for {
@@ -52,13 +65,23 @@ func (st *serverStats) reset() {
 	st.sent.Store(0)
 }
 
-// avgLatency is printed as Java prints a double.
-func (st *serverStats) avgLatency() string {
-	n := st.countLat.Load()
-	if n == 0 {
-		return "0.0"
+// avgLatency is the mean latency in ms rounded to 4 decimals half up, as
+// ZooKeeper's AvgMinMaxCounter.getAvg does (srvr shows 2.7, mntr 4.1667).
+func (st *serverStats) avgLatency() float64 {
+	return roundedAvg(st.totLat.Load(), st.countLat.Load())
+}
+
+// roundedAvg is tot/n rounded half up to 4 decimals, in integers so that
+// ties (1/32 = 0.03125) round as BigDecimal's HALF_UP does.
+func roundedAvg(tot, n int64) float64 {
+	if n <= 0 {
+		return 0
 	}
-	return javaDouble(float64(st.totLat.Load()) / float64(n))
+	q, r := tot*10000/n, tot*10000%n
+	if 2*r >= n {
+		q++
+	}
+	return float64(q) / 10000
 }
 
 // javaDouble formats like Double.toString for ordinary magnitudes.
