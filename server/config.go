@@ -45,6 +45,12 @@ type Config struct {
 	Props map[string]string
 	// Warnings collects what the parser skipped, for the caller to log.
 	Warnings []string
+
+	// MetricsProviderClassName is metricsProvider.className; the other
+	// metricsProvider.* keys land in MetricsProviderProps without the
+	// prefix, as QuorumPeerConfig hands them to the provider.
+	MetricsProviderClassName string
+	MetricsProviderProps     map[string]string
 }
 
 // QuorumServer is one server.N line.
@@ -68,6 +74,8 @@ func DefaultConfig() *Config {
 	c.ClientPortAddress = "127.0.0.1"
 	c.TickTime = 2000
 	c.Props["zookeeper.4lw.commands.whitelist"] = "*"
+	// Like the client port, the AdminServer stays on loopback here.
+	c.Props["zookeeper.admin.serverAddress"] = "127.0.0.1"
 	return c
 }
 
@@ -84,6 +92,9 @@ func newConfig() *Config {
 		ElectionPortBindRetry: 3,
 		CnxTimeout:            5000,
 		Props:                 map[string]string{},
+
+		MetricsProviderClassName: defaultMetricsProvider,
+		MetricsProviderProps:     map[string]string{},
 	}
 }
 
@@ -126,11 +137,10 @@ var knownProps = map[string]bool{
 	"zookeeper.commitLogCount": true, "zookeeper.snapshotSizeFactor": true,
 	"zookeeper.globalOutstandingLimit": true, "zookeeper.maxCnxns": true,
 	"zookeeper.admin.commandURL": true, "zookeeper.datadir.autocreate": true,
-	"zookeeper.snapshot.trust.empty": true, "zookeeper.leaderServes": true,
+	"zookeeper.snapshot.trust.empty": true, "zookeeper.admin.idleTimeout": true, "zookeeper.leaderServes": true,
 	"zookeeper.forceSnapshotSync": true, "zookeeper.electionPortBindRetry": true,
 	"zookeeper.cnxTimeout": true, "zookeeper.fastleader.minNotificationInterval": true,
-	"zookeeper.fastleader.maxNotificationInterval": true,
-	"zookeeper.metricsProvider.httpPort":           true, "zookeeper.log.level": true,
+	"zookeeper.fastleader.maxNotificationInterval": true, "zookeeper.log.level": true,
 	"zookeeper.purgeInterval": true,
 }
 
@@ -274,6 +284,10 @@ func (c *Config) set(k, v string) error {
 		c.CnxTimeout, err = atoi()
 	case k == "dynamicConfigFile":
 		c.DynamicConfigFile = v
+	case k == "metricsProvider.className":
+		c.MetricsProviderClassName = v
+	case strings.HasPrefix(k, "metricsProvider."):
+		c.MetricsProviderProps[strings.TrimPrefix(k, "metricsProvider.")] = v
 	case strings.HasPrefix(k, "server."):
 		var s QuorumServer
 		if s, err = parseServerLine(k, v); err == nil {

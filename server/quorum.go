@@ -73,6 +73,7 @@ type quorumDriver struct {
 // quorumGauges is what mntr reports about the quorum role.
 type quorumGauges struct {
 	peerState   string // zk_peer_state
+	leaderID    int64  // the elected leader, -1 while looking (AdminServer's leader)
 	leading     bool
 	leaderSince time.Time
 	learners    quorum.LearnerCounts
@@ -237,7 +238,10 @@ func (q *quorumDriver) onTick() {
 // publishGauges snapshots the role's state for mntr, which runs on other
 // goroutines.
 func (q *quorumDriver) publishGauges() {
-	g := &quorumGauges{peerState: "looking"}
+	g := &quorumGauges{peerState: "looking", leaderID: -1}
+	if q.peer.State() != quorum.Looking {
+		g.leaderID = q.peer.Vote().Leader
+	}
 	switch q.peer.State() {
 	case quorum.Leading:
 		g.peerState = "leading - " + q.zabPhase()

@@ -117,6 +117,7 @@ func New(cfg *Config, log zerolog.Logger, opts Options) (*Server, error) {
 	}
 	s.proc = newProcessor(s, s.tree.LastProcessedZxid)
 	s.stats.reset()
+	s.newSummaries()
 	if cfg.Standalone() {
 		s.rep = newStandalone(txnLog, s.snaps, log, s.fail)
 		return s, nil
@@ -177,6 +178,13 @@ func (s *Server) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	s.started = time.Now()
+	// As ZooKeeper, the metrics provider starts first and its failure is
+	// fatal; the AdminServer's is not (see startAdmin).
+	metrics, err := s.startMetrics()
+	if err != nil {
+		return err
+	}
+	defer metrics.stop(context.Background())
 	if s.qd != nil {
 		if err := s.qd.start(); err != nil {
 			return err
@@ -203,9 +211,11 @@ func (s *Server) Run(ctx context.Context) error {
 			gnet.WithLogger(gnetLogger{s.log}),
 		)
 	}()
+	var admin *adminServer
 	select {
 	case <-s.front.started:
 		s.serving.Store(true)
+		admin = s.startAdmin()
 		s.log.Info().Str("addr", addr).Str("zxid", hexID(s.tree.LastProcessedZxid)).
 			Int("nodes", s.tree.NodeCount()).Int("sessions", len(s.tree.Sessions)).Msg("serving clients")
 	case err := <-runErr:
@@ -216,7 +226,6 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("client port %s: %w", addr, err)
 	}
-	var err error
 	select {
 	case <-ctx.Done():
 	case err = <-s.fatal:
@@ -224,6 +233,8 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	s.serving.Store(false)
 	stopCtx, stopCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	admin.stop(stopCtx)
+	metrics.stop(stopCtx)
 	_ = s.front.stop(stopCtx)
 	stopCancel()
 	cancel()
