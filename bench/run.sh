@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark zkd against Apache ZooKeeper 3.8 on this machine and write
 # bench/results/<date>.{md,json} plus one SVG chart per workload.
-#   bench/run.sh                 full run (~20 minutes on 2 cores)
-#   BENCH_QUICK=1 bench/run.sh   smoke run (~3 minutes), into bench/results/quick
+#   bench/run.sh                 full run (~30 minutes on 2 cores)
+#   BENCH_QUICK=1 bench/run.sh   smoke run (~5 minutes), into bench/results/quick
 # Extra arguments go to the suite (go run ./bench/suite -h lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -150,7 +150,7 @@ func metricsFor(workload string) []metric {
 		)
 		ms = append(ms, cpuMetrics()...)
 	case "ensemble-election":
-		const pn = "time after the leader's SIGKILL, ms (lower is better)"
+		const pn = "ms after the leader's SIGKILL (lower is better)"
 		ms = append(ms,
 			metric{Name: "kill to a write through a survivor, median", Unit: "ms", Dir: Lower, Panel: pn, Cat: "write, median", get: extra("write_after_kill_median_ms")},
 			metric{Name: "kill to a write through a survivor, max", Unit: "ms", Dir: Lower, Panel: pn, Cat: "write, max", get: extra("write_after_kill_max_ms")},

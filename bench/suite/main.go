@@ -1,11 +1,14 @@
 // Command suite runs the zkd benchmark suite: every workload of
 // zkd/bench/load against zkd and against Apache ZooKeeper 3.8 (the Debian
-// package), one server at a time with the same zoo.cfg, then the memory
-// and restart benchmark, and writes <out>/<date>.{json,md} and one SVG
-// chart per workload. bench/run.sh builds zkd and calls it; `make bench`
-// calls bench/run.sh.
+// package), one server at a time with the same zoo.cfg (the ensemble
+// workloads against three of each, through internal/zkproc), then the
+// memory and restart benchmark, and writes <out>/<date>.{json,md} and one
+// SVG chart per workload. The open-loop workloads (read-rate, …) offer
+// both servers the same load: -rate-fraction of ZooKeeper's closed-loop
+// throughput of their base workload in the same run. bench/run.sh builds
+// zkd and calls it; `make bench` calls bench/run.sh.
 //
-// BENCH_QUICK=1 (or -quick) runs the smoke-test sizes in about 3 minutes
+// BENCH_QUICK=1 (or -quick) runs the smoke-test sizes in about 5 minutes
 // and writes under <out>/quick instead.
 package main
 
@@ -108,6 +111,7 @@ func run(args []string, stderr io.Writer) int {
 		render    = fs.String("render", "", "only render the report of an existing <date>.json into -out")
 		fraction  = fs.Float64("rate-fraction", 0.5, "offered load of an open-loop workload (read-rate, …) as a share of ZooKeeper's closed-loop throughput of its base workload (read, …) in the same run")
 		rates     = fs.String("rates", "", "fixed offered loads instead, e.g. read-rate=18000,write-rate=9000 (requests/s)")
+		kills     = fs.Int("kills", 0, "leader kills of ensemble-election (default 5; quick 2)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -152,6 +156,9 @@ func run(args []string, stderr io.Writer) int {
 	}
 	if *nodes > 0 {
 		s.nodes = *nodes
+	}
+	if *kills > 0 {
+		s.params.Kills = *kills
 	}
 	memory := false
 	for _, w := range strings.Split(*workloads, ",") {
