@@ -162,8 +162,8 @@ func TestAdminCommandKeys(t *testing.T) {
 
 func TestAdminServerStatsShape(t *testing.T) {
 	s := newTestServer(t, true)
-	s.stats.record(3, true)
-	s.stats.record(1, false)
+	s.stats.record(1, 3, true)
+	s.stats.record(1, 1, false)
 	m, _ := jsonKeys(t, encodeJSON(s.runAdminCommand("server_stats")))
 	st := m["server_stats"].(map[string]any)
 	var keys []string
@@ -322,7 +322,7 @@ func TestAdminServerStartStop(t *testing.T) {
 
 func TestConnInfoFeedsConsAndJSON(t *testing.T) {
 	c := &Conn{remote: "127.0.0.1:4242", opened: time.UnixMilli(1700000000000)}
-	c.stats.lastCxid.Store(-1)
+	c.stats.lastCxid = -1
 	c.stats.received.Store(3)
 	var b strings.Builder
 	c.dumpInfo(&b, false)
@@ -330,10 +330,10 @@ func TestConnInfoFeedsConsAndJSON(t *testing.T) {
 		t.Fatalf("cons line %q", got)
 	}
 	c.sessionID.Store(0x100)
-	c.stats.lastCxid.Store(5)
-	c.stats.lastOp.Store(wire.OpGetData)
-	c.stats.totLat.Store(7)
-	c.stats.countLat.Store(2)
+	c.stats.lastCxid = 5
+	c.stats.lastOp = wire.OpGetData
+	c.stats.totLat = 7
+	c.stats.countLat = 2
 	b.Reset()
 	c.dumpInfo(&b, false)
 	want := " /127.0.0.1:4242[1](queued=0,recved=3,sent=0,sid=0x100,lop=GETD,est=1700000000000,to=0,lcxid=0x5,lzxid=0x0,lresp=0,llat=0,minlat=0,avglat=3,maxlat=0)"

@@ -35,6 +35,10 @@ type Conn struct {
 	// Owned by the event loop.
 	state     connState
 	oldClient bool // ConnectRequest without readOnly: answer in kind
+	// now is when the event loop took up this connection's input: one
+	// clock read serves every request of the batch (clocks are not free
+	// on every machine, and a read costs little more than one).
+	now time.Time
 
 	mu        sync.Mutex
 	out       []byte
@@ -55,19 +59,22 @@ type Conn struct {
 	stats      connStats
 }
 
+// connStats are ServerCnxn's counters. received is counted by the event
+// loop; the rest change under the connection's mutex (replies are written
+// under it), so they need no atomics of their own.
 type connStats struct {
 	received    atomic.Int64
-	sent        atomic.Int64
-	lastZxid    atomic.Int64
-	lastCxid    atomic.Int32
-	lastOp      atomic.Value // string
-	lastLat     atomic.Int64
-	minLat      atomic.Int64
-	maxLat      atomic.Int64
-	totLat      atomic.Int64
-	countLat    atomic.Int64
-	lastResp    atomic.Int64 // unix ms
-	outstanding atomic.Int64
+	sent        int64
+	outstanding int64
+	lastZxid    int64
+	lastCxid    int32
+	lastOp      wire.OpCode // 0 before any reply
+	lastLat     int64
+	minLat      int64
+	maxLat      int64
+	totLat      int64
+	countLat    int64
+	lastResp    int64 // unix ms
 }
 
 // SessionID is the session bound to the connection, 0 before the handshake.
@@ -115,8 +122,8 @@ func (c *Conn) beginReply(xid int32, zxid int64, err wire.Error) int {
 func (c *Conn) endReply(off int) {
 	c.out = c.enc.Bytes()
 	wire.FinishFrame(c.out, off)
-	c.stats.sent.Add(1)
-	c.srv.stats.sent.Add(1)
+	c.stats.sent++
+	c.srv.stats.shard(c.id).sent.Add(1)
 }
 
 // reply appends a whole reply; rec is only written when err is OK.
@@ -215,7 +222,7 @@ func (c *Conn) full() bool {
 // mu must be held.
 func (c *Conn) enqueue(r *Request) {
 	c.queue = append(c.queue, r)
-	c.stats.outstanding.Add(1)
+	c.stats.outstanding++
 }
 
 // dequeue pops the head of the queue; mu must be held.
@@ -225,25 +232,24 @@ func (c *Conn) dequeue() {
 	if len(c.queue) == 0 {
 		c.queue = c.queue[:0:0]
 	}
-	c.stats.outstanding.Add(-1)
+	c.stats.outstanding--
 }
 
-// recordLatency updates per-connection stats after a reply.
-func (c *Conn) recordLatency(op wire.OpCode, xid int32, zxid int64, since time.Time) {
-	lat := time.Since(since).Milliseconds()
+// recordLatency updates the stats after a reply; latencies are in ms, as
+// ZooKeeper counts them. mu must be held.
+func (c *Conn) recordLatency(op wire.OpCode, xid int32, zxid int64, since, now time.Time) {
+	lat := now.Sub(since).Milliseconds()
 	st := &c.stats
-	st.lastLat.Store(lat)
-	st.lastOp.Store(op)
-	st.lastCxid.Store(xid)
-	st.lastZxid.Store(zxid)
-	st.lastResp.Store(time.Now().UnixMilli())
-	st.totLat.Add(lat)
-	st.countLat.Add(1)
-	if m := st.minLat.Load(); m == 0 || lat < m {
-		st.minLat.Store(lat)
+	st.lastLat = lat
+	st.lastOp = op
+	st.lastCxid = xid
+	st.lastZxid = zxid
+	st.lastResp = now.UnixMilli()
+	st.totLat += lat
+	st.countLat++
+	if st.minLat == 0 || lat < st.minLat {
+		st.minLat = lat
 	}
-	if lat > st.maxLat.Load() {
-		st.maxLat.Store(lat)
-	}
-	c.srv.stats.record(lat, op.IsWrite())
+	st.maxLat = max(st.maxLat, lat)
+	c.srv.stats.record(c.id, lat, op.IsWrite())
 }

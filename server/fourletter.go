@@ -245,8 +245,8 @@ type statsView struct {
 
 func (s *Server) statsView() statsView {
 	return statsView{
-		minLat: s.stats.minLatency(), maxLat: s.stats.maxLat.Load(), avgLat: s.stats.avgLatency(),
-		received: s.stats.received.Load(), sent: s.stats.sent.Load(),
+		minLat: s.stats.minLatency(), maxLat: s.stats.maxLatency(), avgLat: s.stats.avgLatency(),
+		received: s.stats.received(), sent: s.stats.sent(),
 		connections: s.stats.connections.Load(), outstanding: s.outstanding(),
 		zxid: s.lastProcessedZxid(), mode: s.mode(),
 	}
@@ -267,7 +267,9 @@ func (s *Server) writeServerStats(b *strings.Builder) {
 func (s *Server) outstanding() int64 {
 	var n int64
 	for _, c := range s.connections() {
-		n += c.stats.outstanding.Load()
+		c.mu.Lock()
+		n += c.stats.outstanding
+		c.mu.Unlock()
 	}
 	return n
 }
@@ -302,18 +304,20 @@ type connInfo struct {
 }
 
 func (c *Conn) info() connInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	st := &c.stats
 	i := connInfo{
-		remote: c.remote, outstanding: st.outstanding.Load(), received: st.received.Load(), sent: st.sent.Load(),
+		remote: c.remote, outstanding: st.outstanding, received: st.received.Load(), sent: st.sent,
 		sessionID: c.SessionID(), lastOp: "NA", established: c.opened.UnixMilli(), timeout: int64(c.timeout.Load()),
-		lastCxid: st.lastCxid.Load(), lastZxid: st.lastZxid.Load(), lastResp: st.lastResp.Load(),
-		lastLat: st.lastLat.Load(), minLat: st.minLat.Load(), maxLat: st.maxLat.Load(),
+		lastCxid: st.lastCxid, lastZxid: st.lastZxid, lastResp: st.lastResp,
+		lastLat: st.lastLat, minLat: st.minLat, maxLat: st.maxLat,
 	}
-	if lop, ok := st.lastOp.Load().(wire.OpCode); ok {
-		i.lastOp = opName(lop)
+	if st.lastOp != 0 {
+		i.lastOp = opName(st.lastOp)
 	}
-	if n := st.countLat.Load(); n > 0 {
-		i.avgLat = st.totLat.Load() / n
+	if st.countLat > 0 {
+		i.avgLat = st.totLat / st.countLat
 	}
 	return i
 }
@@ -334,17 +338,12 @@ func (c *Conn) dumpInfo(b *strings.Builder, brief bool) {
 }
 
 func (c *Conn) resetStats() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	st := &c.stats
 	st.received.Store(0)
-	st.sent.Store(0)
-	st.lastLat.Store(0)
-	st.minLat.Store(0)
-	st.maxLat.Store(0)
-	st.totLat.Store(0)
-	st.countLat.Store(0)
-	st.lastZxid.Store(-1)
-	st.lastCxid.Store(-1)
-	st.lastResp.Store(0)
+	st.sent, st.lastLat, st.minLat, st.maxLat, st.totLat, st.countLat = 0, 0, 0, 0, 0, 0
+	st.lastZxid, st.lastCxid, st.lastResp = -1, -1, 0
 }
 
 // versionDir is the absolute version-2 directory conf reports.

@@ -100,6 +100,7 @@ func (f *frontend) OnClose(gc gnet.Conn, err error) gnet.Action {
 
 func (f *frontend) OnTraffic(gc gnet.Conn) gnet.Action {
 	c := gc.Context().(*Conn)
+	c.now = time.Now()
 	buf, _ := gc.Peek(0)
 	consumed := 0
 	action := gnet.None
@@ -109,7 +110,7 @@ func (f *frontend) OnTraffic(gc gnet.Conn) gnet.Action {
 			if w, ok := wire.FourLetterWord(rest); ok {
 				consumed = len(buf) // whatever follows is ignored
 				c.stats.received.Add(1)
-				f.srv.stats.received.Add(1)
+				f.srv.stats.shard(c.id).received.Add(1)
 				c.state = stateClosing
 				c.runFourLetterWord(w)
 				break
@@ -127,7 +128,7 @@ func (f *frontend) OnTraffic(gc gnet.Conn) gnet.Action {
 		}
 		consumed += n
 		c.stats.received.Add(1)
-		f.srv.stats.received.Add(1)
+		f.srv.stats.shard(c.id).received.Add(1)
 		if c.state == stateNew {
 			action = c.handleConnect(payload)
 		} else {
@@ -184,7 +185,7 @@ func (c *Conn) handleConnect(payload []byte) gnet.Action {
 		s.log.Debug().Str("client", c.remote).Str("session", hexID(sess.ID)).Int32("timeout", to).Msg("creating session")
 		r := &Request{
 			conn: c, sessionID: sess.ID, op: wire.OpCreateSession,
-			body: &jute.CreateSessionTxn{TimeOut: to}, inFlight: true, received: time.Now(),
+			body: &jute.CreateSessionTxn{TimeOut: to}, inFlight: true, received: c.now,
 			auth: c.auth,
 			connect: &jute.ConnectResponse{
 				TimeOut: to, SessionID: sess.ID, Passwd: Password(sess.ID),
@@ -223,7 +224,7 @@ func (c *Conn) reopenSession(id int64, passwd []byte, to int32) gnet.Action {
 	c.timeout.Store(to)
 	if s.role.Load() == roleLearner {
 		c.connecting.Store(true) // read nothing more until the leader answers
-		s.proc.submit(&Request{conn: c, sessionID: id, op: opRevalidate, received: time.Now()})
+		s.proc.submit(&Request{conn: c, sessionID: id, op: opRevalidate, received: c.now})
 		return gnet.None
 	}
 	valid := sess != nil && s.sessions.Touch(sess)
@@ -309,7 +310,7 @@ func (c *Conn) handleRequest(payload []byte) gnet.Action {
 	op := wire.OpCode(int32(be32(payload[4:])))
 	body := payload[8:]
 	if sess := c.currentSession(); sess != nil {
-		s.sessions.Touch(sess)
+		s.sessions.TouchAt(sess, c.now)
 	}
 	switch op {
 	case wire.OpAuth:
@@ -340,7 +341,7 @@ func (c *Conn) handleRequest(payload []byte) gnet.Action {
 	}
 	r := &Request{
 		conn: c, sessionID: c.SessionID(), xid: xid, op: op, body: rec,
-		auth: c.AuthIDs(), inFlight: true, received: time.Now(),
+		auth: c.AuthIDs(), inFlight: true, received: c.now,
 	}
 	c.mu.Lock()
 	c.enqueue(r)
@@ -374,11 +375,11 @@ func (c *Conn) handleRead(xid int32, op wire.OpCode, body []byte) {
 	s.treeMu.RLock()
 	c.mu.Lock()
 	if len(c.queue) == 0 {
-		s.execRead(c, xid, op, body, c.auth, time.Time{})
+		s.execRead(c, xid, op, body, c.auth, c.now, c.now)
 	} else {
 		raw := make([]byte, len(body))
 		copy(raw, body)
-		c.enqueue(&Request{conn: c, sessionID: c.SessionID(), xid: xid, op: op, raw: raw, auth: c.auth, received: time.Now()})
+		c.enqueue(&Request{conn: c, sessionID: c.SessionID(), xid: xid, op: op, raw: raw, auth: c.auth, received: c.now})
 	}
 	c.mu.Unlock()
 	s.treeMu.RUnlock()

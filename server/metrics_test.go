@@ -148,9 +148,9 @@ func parseMetrics(t *testing.T, r io.Reader) map[string]*dto.MetricFamily {
 func TestWriteMetrics(t *testing.T) {
 	s := newTestServer(t, true)
 	s.stats.readLat, s.stats.updateLat = newLatencySummary(latencyQuantiles...), newLatencySummary(latencyQuantiles...)
-	s.stats.record(2, false)
-	s.stats.record(4, false)
-	s.stats.record(9, true)
+	s.stats.record(1, 2, false)
+	s.stats.record(1, 4, false)
+	s.stats.record(1, 9, true)
 	for _, process := range []bool{true, false} {
 		var b strings.Builder
 		s.writeMetrics(&b, process)

@@ -248,7 +248,8 @@ func (p *processor) complete(r *Request, res *tree.Result) {
 	default:
 		p.writeReply(c, r, res, zxid)
 	}
-	c.recordLatency(r.op, r.xid, zxid, r.received)
+	now := time.Now()
+	c.recordLatency(r.op, r.xid, zxid, r.received, now)
 	for len(c.queue) > 0 && !c.queue[0].inFlight {
 		q := c.queue[0]
 		c.dequeue()
@@ -256,7 +257,7 @@ func (p *processor) complete(r *Request, res *tree.Result) {
 			c.reply(q.xid, zxid, q.err, nil)
 			continue
 		}
-		s.execRead(c, q.xid, q.op, q.raw, q.auth, q.received)
+		s.execRead(c, q.xid, q.op, q.raw, q.auth, q.received, now)
 	}
 	if c.paused && len(c.queue) < maxQueued/2 {
 		c.paused = false // the wake below makes the event loop parse again

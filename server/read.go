@@ -13,11 +13,9 @@ import (
 // (read or write) and c.mu, so a notification for a change this read sees
 // is already queued ahead of the reply, and a watch it sets cannot miss a
 // change applied after it.
-func (s *Server) execRead(c *Conn, xid int32, op wire.OpCode, body []byte, auth []jute.Id, received time.Time) {
+func (s *Server) execRead(c *Conn, xid int32, op wire.OpCode, body []byte, auth []jute.Id, received, now time.Time) {
 	zxid := s.tree.LastProcessedZxid
-	if !received.IsZero() {
-		defer c.recordLatency(op, xid, zxid, received)
-	}
+	defer c.recordLatency(op, xid, zxid, received, now)
 	switch op {
 	case wire.OpPing:
 		c.reply(wire.XidPing, zxid, wire.ErrOK, nil)

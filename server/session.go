@@ -107,11 +107,14 @@ func (t *SessionTracker) Get(id int64) *Session {
 
 // Touch pushes a session's expiry out by its timeout. It reports false
 // for unknown or closing sessions.
-func (t *SessionTracker) Touch(s *Session) bool {
+func (t *SessionTracker) Touch(s *Session) bool { return t.TouchAt(s, time.Now()) }
+
+// TouchAt is Touch with the time the request arrived.
+func (t *SessionTracker) TouchAt(s *Session, at time.Time) bool {
 	if s == nil || s.closing.Load() {
 		return false
 	}
-	exp := t.roundToNextInterval(t.now() + int64(s.timeout.Load()))
+	exp := t.roundToNextInterval(at.Sub(t.epoch).Milliseconds() + int64(s.timeout.Load()))
 	if s.expireAt.Load() < exp {
 		s.expireAt.Store(exp)
 	}
