@@ -144,9 +144,9 @@ var knownProps = map[string]bool{
 	"zookeeper.purgeInterval": true,
 }
 
-// LoadConfig reads a zoo.cfg file. props (from -D flags) override nothing
-// in the file but are kept alongside; keys the file turns into system
-// properties are added to them.
+// LoadConfig reads a zoo.cfg file. props are the -D flags; keys the file
+// turns into system properties (zookeeper.<key>) are set over them, as
+// QuorumPeerConfig sets them with System.setProperty.
 func LoadConfig(path string, props map[string]string) (*Config, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -181,7 +181,7 @@ func ParseConfig(r io.Reader, props map[string]string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, p := range kv {
+	for _, p := range lastOfEachKey(kv) {
 		if err := c.set(p[0], p[1]); err != nil {
 			return nil, err
 		}
@@ -190,6 +190,22 @@ func ParseConfig(r io.Reader, props map[string]string) (*Config, error) {
 		c.DataLogDir = c.DataDir
 	}
 	return c, nil
+}
+
+// lastOfEachKey keeps the last value of a repeated key, as
+// java.util.Properties does, in the order of those last occurrences.
+func lastOfEachKey(kv [][2]string) [][2]string {
+	last := make(map[string]int, len(kv))
+	for i, p := range kv {
+		last[p[0]] = i
+	}
+	out := kv[:0:0]
+	for i, p := range kv {
+		if last[p[0]] == i {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // readProperties parses Java .properties text: key=value, key:value or
@@ -302,9 +318,7 @@ func (c *Config) set(k, v string) error {
 		if !knownProps[prop] && !knownProps[k] {
 			c.Warnings = append(c.Warnings, "unknown configuration key "+k+" (kept as system property "+prop+")")
 		}
-		if _, set := c.Props[prop]; !set {
-			c.Props[prop] = v
-		}
+		c.Props[prop] = v
 	}
 	return err
 }

@@ -143,3 +143,22 @@ func TestSyncLimits(t *testing.T) {
 		}
 	}
 }
+
+// As QuorumPeerConfig: the last of a repeated key wins, and a key the
+// file turns into a system property overrides the same -D flag.
+func TestConfigPrecedence(t *testing.T) {
+	cfg := "tickTime=1000\ntickTime=3000\nsnapCount=10\nsnapCount=20\ndataDir=/tmp/x\n"
+	c, err := ParseConfig(strings.NewReader(cfg), map[string]string{"zookeeper.snapCount": "5", "zookeeper.forceSync": "no"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.TickTime != 3000 {
+		t.Errorf("tickTime %d, want the last value 3000", c.TickTime)
+	}
+	if v, _ := c.Prop("zookeeper.snapCount"); v != "20" {
+		t.Errorf("zookeeper.snapCount %q, want zoo.cfg's last value 20 over -D's 5", v)
+	}
+	if v, _ := c.Prop("zookeeper.forceSync"); v != "no" {
+		t.Errorf("zookeeper.forceSync %q, want the -D value", v)
+	}
+}
