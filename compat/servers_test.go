@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"zkd/internal/zkproc"
 	"zkd/jute"
 	"zkd/wire"
 )
@@ -56,9 +57,10 @@ type server struct {
 
 // pair is one ZooKeeper and one zkd started with the same settings.
 type pair struct {
-	spec serverSpec
-	zk   *server
-	zkd  *server
+	spec  serverSpec
+	zk    *server
+	zkd   *server
+	ports []func() // release the reserved ports
 }
 
 func (p *pair) server(k serverKind) *server {
@@ -77,27 +79,6 @@ func prerequisites() string {
 		return zkJar + " is missing (apt-get install zookeeper)"
 	}
 	return ""
-}
-
-// freePorts returns n distinct free loopback ports: listen on :0, keep all
-// listeners open until every port is known, then close them for reuse.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for i := 0; i < n; i++ {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 // buildZKD returns the zkd binary: $ZKD_BIN, or a fresh build of ./cmd/zkd.
@@ -303,10 +284,6 @@ func (s *server) logTail(n int) string {
 // zkd is built while the JVMs boot. On error the servers already started
 // are stopped.
 func startPairs(tmp string, specs []serverSpec) (map[string]*pair, error) {
-	ports, err := freePorts(2 * len(specs))
-	if err != nil {
-		return nil, err
-	}
 	pairs := map[string]*pair{}
 	var (
 		mu     sync.Mutex
@@ -322,10 +299,18 @@ func startPairs(tmp string, specs []serverSpec) (map[string]*pair, error) {
 		close(built)
 	}()
 	buildErr := sync.OnceValue(func() error { return <-built })
-	for i, spec := range specs {
+	for _, spec := range specs {
 		p := &pair{spec: spec}
 		pairs[spec.name] = p
-		for j, kind := range []serverKind{kindZK, kindZKD} {
+		for _, kind := range []serverKind{kindZK, kindZKD} {
+			port, release, err := zkproc.ReservePort()
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				break
+			}
+			p.ports = append(p.ports, release)
 			wg.Add(1)
 			go func(kind serverKind, port int) {
 				defer wg.Done()
@@ -348,7 +333,7 @@ func startPairs(tmp string, specs []serverSpec) (map[string]*pair, error) {
 				} else {
 					p.zkd = s
 				}
-			}(kind, ports[2*i+j])
+			}(kind, port)
 		}
 	}
 	wg.Wait()
@@ -363,6 +348,9 @@ func stopPairs(pairs map[string]*pair) {
 	for _, p := range pairs {
 		p.zk.stop()
 		p.zkd.stop()
+		for _, release := range p.ports {
+			release()
+		}
 	}
 }
 

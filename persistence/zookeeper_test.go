@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-zookeeper/zk"
 
+	"zkd/internal/zkproc"
 	"zkd/jute"
 	"zkd/server/tree"
 	"zkd/wire"
@@ -55,16 +56,6 @@ func javaClasspath() string {
 	return strings.Join(cp, ":")
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 type zkServer struct {
 	addr    string
 	cmd     *exec.Cmd
@@ -77,7 +68,7 @@ type zkServer struct {
 // dataLogDir when set) and waits until it answers ruok.
 func startZooKeeper(t *testing.T, dataDir, dataLogDir string, props ...string) *zkServer {
 	t.Helper()
-	port := freePort(t)
+	port := zkproc.FreePort(t)
 	cfgDir := t.TempDir()
 	cfg := fmt.Sprintf("tickTime=2000\ndataDir=%s\nclientPort=%d\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=*\n", dataDir, port)
 	if dataLogDir != "" {

@@ -8,16 +8,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"zkd/internal/zkproc"
 )
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
+	return fmt.Sprintf("127.0.0.1:%d", zkproc.FreePort(t))
 }
 
 // TestCnxManagerMesh connects three managers and exchanges messages every

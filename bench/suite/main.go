@@ -474,11 +474,7 @@ func (s *suite) quietLimit() time.Duration {
 }
 
 func (s *suite) start(k kind, dir string) (*proc, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	p, err := startServer(k, dir, port)
+	p, err := startServer(k, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -656,11 +652,7 @@ func (s *suite) persistenceNotes() {
 // start0 is start without the log line's wait for "/": the restart is
 // timed by the caller.
 func (s *suite) start0(k kind, dir string) (*proc, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
-	}
-	return startServer(k, dir, port)
+	return startServer(k, dir)
 }
 
 func round(v float64) float64 {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"zkd/bench/load"
+	"zkd/internal/zkproc"
 	"zkd/jute"
 	"zkd/wire"
 )
@@ -84,21 +84,23 @@ type proc struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	log     *os.File
+	release func() // frees the port
 	Started time.Time
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // startServer starts k with its config and data under dir (created on
-// first use; a later start on the same dir serves the same data).
-func startServer(k kind, dir string, port int) (*proc, error) {
+// first use; a later start on the same dir serves the same data) on a
+// port reserved until stop.
+func startServer(k kind, dir string) (_ *proc, err error) {
+	port, release, err := zkproc.ReservePort()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
 	dataDir := filepath.Join(dir, "data")
 	if err := os.MkdirAll(dataDir, 0o755); err != nil {
 		return nil, err
@@ -115,7 +117,7 @@ func startServer(k kind, dir string, port int) (*proc, error) {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	p := &proc{kind: k, Dir: dir, DataDir: dataDir, Addr: fmt.Sprintf("127.0.0.1:%d", port),
-		cmd: cmd, done: make(chan struct{}), log: logf}
+		cmd: cmd, done: make(chan struct{}), log: logf, release: release}
 	p.Started = time.Now()
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -207,6 +209,7 @@ func (p *proc) waitNode(path string, limit time.Duration) (time.Duration, error)
 
 // stop ends the server with SIGTERM (SIGKILL after 20 s) and waits.
 func (p *proc) stop() {
+	defer p.release()
 	defer p.log.Close()
 	if p.Exited() {
 		return

@@ -50,17 +50,6 @@ func (s *Buffer) String() string {
 	return s.b.String()
 }
 
-// FreePort finds a free loopback port.
-func FreePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // Require skips a test when a prerequisite is missing, except under
 // CI=true, where a missing prerequisite fails the run.
 func Require(t testing.TB, ok bool, what string) {

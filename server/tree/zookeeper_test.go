@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"zkd/internal/zkproc"
 )
 
 // Real Apache ZooKeeper 3.8 (the Debian package), started on loopback
@@ -41,17 +43,6 @@ type zooKeeper struct {
 	exited  chan struct{}
 }
 
-// freePort finds a free loopback port by listening on port 0.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startZooKeeper runs a standalone server over dataDir (a new temporary
 // one when empty) with the extra zoo.cfg lines, and waits until it
 // serves. The process group is killed when the test ends.
@@ -62,7 +53,7 @@ func startZooKeeper(t *testing.T, dataDir string, extra ...string) *zooKeeper {
 	if dataDir == "" {
 		dataDir = filepath.Join(dir, "data")
 	}
-	port := freePort(t)
+	port := zkproc.FreePort(t)
 	z := &zooKeeper{
 		Addr:    fmt.Sprintf("127.0.0.1:%d", port),
 		DataDir: dataDir,
