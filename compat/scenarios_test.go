@@ -1140,9 +1140,14 @@ var scenarios = []scenario{
 			a.create(r.p(n+"/x"), "", openACL, persistent)
 			b.exists(r.p(n), true)
 		}
+		// One multi empties them all: separate deletes would let the
+		// reaper run between them, and the zxid a later read returns
+		// would depend on that timing.
+		var dels []multiOp
 		for _, n := range names {
-			a.delete(r.p(n+"/x"), anyVer)
+			dels = append(dels, mDelete(r.p(n+"/x"), anyVer))
 		}
+		a.multi(dels...)
 		b.waitEvents(2, 3*time.Second, true)         // ZooKeeper reaps two
 		b.waitEvents(1, 400*time.Millisecond, false) // and no more
 		a.getChildren(r.prefix, false)
