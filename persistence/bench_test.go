@@ -153,3 +153,30 @@ func BenchmarkSnapshot(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkRestoreDir restores the data dir named by ZKD_RESTORE_DIR (one
+// holding version-2/, e.g. a copy of the memory benchmark's), as a
+// restart does; skipped without it. The data dir is only read: a restore
+// that finds no snapshot and no log fails instead of writing one.
+func BenchmarkRestoreDir(b *testing.B) {
+	dir := os.Getenv("ZKD_RESTORE_DIR")
+	if dir == "" {
+		b.Skip("ZKD_RESTORE_DIR not set")
+	}
+	o := DefaultOptions(dir, dir)
+	o.ForceSync = false
+	o.Log = testLogger
+	b.ReportAllocs()
+	for b.Loop() {
+		st, err := Open(o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr, err := st.Restore()
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(st.LastRestore().Replayed), "replayed")
+		b.ReportMetric(float64(tr.NodeCount()), "nodes")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,7 +57,12 @@ type Options struct {
 	// OnTxnLoaded, when set, sees every txn replayed by Restore after it is
 	// applied (a quorum peer keeps them for DIFF syncs).
 	OnTxnLoaded func(t *wire.Txn)
-	Log         zerolog.Logger
+	// PauseGC turns the garbage collector off while Restore reads the
+	// snapshot: all it allocates is the tree it keeps, which the collector
+	// would only mark again and again as it grows. For a process that does
+	// nothing else meanwhile, as a server starting up.
+	PauseGC bool
+	Log     zerolog.Logger
 }
 
 // DefaultOptions are ZooKeeper's defaults for the given directories.
@@ -271,13 +277,18 @@ func (s *Store) loadSnapshot() (*SnapshotFile, error) {
 	if len(paths) == 0 {
 		return nil, nil
 	}
+	if s.o.PauseGC {
+		defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	}
 	for _, p := range paths {
 		s.log.Info().Str("file", p).Msg("reading snapshot")
+		start := time.Now()
 		sf, err := ReadSnapshotFile(p, s.readOpts())
 		if err != nil {
 			s.log.Warn().Err(err).Str("file", p).Msg("problem reading snapshot file")
 			continue
 		}
+		s.log.Info().Str("file", p).Int("nodes", sf.Tree.NodeCount()).Dur("elapsed", time.Since(start)).Msg("snapshot read")
 		return sf, nil
 	}
 	return nil, fmt.Errorf("not able to find a valid snapshot in %s", s.snapDir)

@@ -19,6 +19,7 @@ func openStore(cfg *Config, log zerolog.Logger, onTxn func(*wire.Txn)) (*persist
 	o := persistence.OptionsFromProps(cfg.DataDir, cfg.DataLogDir, cfg.Prop)
 	o.Log = log
 	o.OnTxnLoaded = onTxn
+	o.PauseGC = true // nothing else runs yet
 	store, err := persistence.Open(o)
 	if err != nil {
 		return nil, nil, err

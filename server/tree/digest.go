@@ -32,13 +32,15 @@ var digestScratch = sync.Pool{New: func() any { return new([]byte) }}
 // stat fields to hash them in one call; larger data is hashed in place.
 const inlineData = 1024
 
-// nodeDigest is NodeDigest over a caller's scratch buffer.
-func nodeDigest(scratch *[]byte, path string, data []byte, st *jute.StatPersisted) uint32 {
-	if strings.HasPrefix(path, "/zookeeper/") {
+// nodeDigest is NodeDigest over a caller's scratch buffer; the path may
+// be held in a string or a byte slice.
+func nodeDigest[P string | []byte](scratch *[]byte, path P, data []byte, st *jute.StatPersisted) uint32 {
+	const sys = "/zookeeper/"
+	if len(path) >= len(sys) && string(path[:len(sys)]) == sys {
 		return 0
 	}
-	if path == "/" {
-		path = ""
+	if len(path) == 1 && path[0] == '/' {
+		path = path[:0]
 	}
 	b := append((*scratch)[:0], path...)
 	split := len(b)

@@ -118,7 +118,7 @@ func TestTreeDigestIsASum(t *testing.T) {
 		t.Fatalf("%d vs %d", a.Digest(), b.Digest())
 	}
 	var sum uint64
-	for p, n := range a.nodes {
+	for p, n := range allNodes(a) {
 		switch {
 		case strings.HasPrefix(p, "/zookeeper/"):
 		case p == "/":

@@ -15,7 +15,7 @@ import (
 // sits at a path Split and Join map back to itself, linked from an
 // existing parent: ReadSnapshot refuses streams that break this.
 func canonical(t *DataTree) bool {
-	for p := range t.nodes {
+	for p := range allNodes(t) {
 		if p == "/" {
 			continue
 		}
@@ -23,13 +23,13 @@ func canonical(t *DataTree) bool {
 		if name == "" || !strings.HasPrefix(p, "/") || Join(parent, name) != p {
 			return false
 		}
-		if pn := t.nodes[parent]; pn == nil || !pn.HasChild(name) {
+		if pn := t.Node(parent); pn == nil || !pn.HasChild(name) {
 			return false
 		}
 	}
-	for p, n := range t.nodes {
-		for c := range n.children {
-			if t.nodes[Join(p, c)] == nil {
+	for p, n := range allNodes(t) {
+		for _, c := range n.ChildNames() {
+			if t.Node(Join(p, c)) == nil {
 				return false
 			}
 		}
@@ -56,8 +56,8 @@ func FuzzReadSnapshot(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if len(tr.nodes) > len(in)/16 || len(tr.Sessions) > len(in)/12 {
-			t.Fatalf("%d nodes, %d sessions from %d bytes", len(tr.nodes), len(tr.Sessions), len(in))
+		if tr.NodeCount() > len(in)/16 || len(tr.Sessions) > len(in)/12 {
+			t.Fatalf("%d nodes, %d sessions from %d bytes", tr.NodeCount(), len(tr.Sessions), len(in))
 		}
 		if !canonical(tr) {
 			t.Fatal("a tree with non-canonical paths or broken links was accepted")

@@ -69,22 +69,22 @@ func invariantErrors(t *DataTree) []string {
 	}
 	walked := 0
 	t.Walk(func(p string, n *Node) bool { walked++; return true })
-	if walked != len(t.nodes) {
-		fail("walk reaches %d of %d nodes", walked, len(t.nodes))
+	if walked != t.NodeCount() {
+		fail("walk reaches %d of %d nodes", walked, t.NodeCount())
 	}
-	for p, n := range t.nodes {
+	for p, n := range allNodes(t) {
 		if n.digest != NodeDigest(p, n.Data, &n.Stat) {
 			fail("%s: cached node digest is stale", p)
 		}
-		for c := range n.children {
-			if t.nodes[Join(p, c)] == nil {
+		for _, c := range n.ChildNames() {
+			if t.Node(Join(p, c)) == nil {
 				fail("%s: child %q missing", p, c)
 			}
 		}
 		if p == "/" {
 			continue
 		}
-		parent := t.nodes[Parent(p)]
+		parent := t.Node(Parent(p))
 		if parent == nil || !parent.HasChild(p[strings.LastIndexByte(p, '/')+1:]) {
 			fail("%s: not linked from its parent", p)
 		}
@@ -92,7 +92,7 @@ func invariantErrors(t *DataTree) []string {
 	// Owner indexes.
 	eph := map[int64][]string{}
 	var ctr, ttl []string
-	for p, n := range t.nodes {
+	for p, n := range allNodes(t) {
 		switch t.OwnerType(n.Stat.EphemeralOwner) {
 		case EphemeralNormal:
 			eph[n.Stat.EphemeralOwner] = append(eph[n.Stat.EphemeralOwner], p)
@@ -118,7 +118,7 @@ func invariantErrors(t *DataTree) []string {
 	}
 	// ACL references: one per node using an interned id.
 	refs := map[int64]int64{}
-	for _, n := range t.nodes {
+	for _, n := range allNodes(t) {
 		if n.ACL != OpenACLUnsafeID {
 			refs[n.ACL]++
 		}
@@ -154,7 +154,7 @@ func invariantErrors(t *DataTree) []string {
 			continue
 		}
 		var count, bytes int64
-		if root := t.nodes[q]; root != nil {
+		if root := t.Node(q); root != nil {
 			t.walk(q, root, func(_ string, n *Node) bool { count++; bytes += int64(len(n.Data)); return true })
 		}
 		if stats.Get("count") != count || stats.Get("bytes") != bytes {
@@ -195,8 +195,8 @@ func diffTrees(a, b *DataTree) []string {
 			out = append(out, fmt.Sprintf(f, x...))
 		}
 	}
-	for p, na := range a.nodes {
-		nb := b.nodes[p]
+	for p, na := range allNodes(a) {
+		nb := b.Node(p)
 		if nb == nil {
 			add("%s: only in the first tree", p)
 			continue
@@ -214,8 +214,8 @@ func diffTrees(a, b *DataTree) []string {
 			add("%s: children %q vs %q", p, sorted(na.ChildNames()), sorted(nb.ChildNames()))
 		}
 	}
-	for p := range b.nodes {
-		if a.nodes[p] == nil {
+	for p := range allNodes(b) {
+		if a.Node(p) == nil {
 			add("%s: only in the second tree", p)
 		}
 	}
@@ -310,7 +310,7 @@ func (g *gen) data() []byte {
 // randomNode walks down from the root to a random node. System nodes
 // are left out unless system is set.
 func (g *gen) randomNode(system bool) (string, *Node) {
-	p, n := "/", g.t.nodes["/"]
+	p, n := "/", g.t.Node("/")
 	for {
 		names := sorted(n.ChildNames())
 		if !system && p == "/" {
@@ -320,7 +320,7 @@ func (g *gen) randomNode(system bool) (string, *Node) {
 			return p, n
 		}
 		c := Join(p, names[g.rng.IntN(len(names))])
-		p, n = c, g.t.nodes[c]
+		p, n = c, g.t.Node(c)
 	}
 }
 
@@ -519,20 +519,20 @@ func (g *gen) quota(z int64) *wire.Txn {
 	cur := QuotaPath
 	for _, comp := range strings.Split(p[1:], "/") {
 		next := cur + "/" + comp
-		if g.t.nodes[next] == nil {
+		if g.t.Node(next) == nil {
 			pcv := int32(1)
-			if n := g.t.nodes[cur]; n != nil {
+			if n := g.t.Node(cur); n != nil {
 				pcv = n.Stat.Cversion + 1
 			}
 			subs = append(subs, jute.Txn{Type: int32(wire.OpCreate), Data: jute.Marshal(&jute.CreateTxn{Path: next, ACL: OpenACLUnsafe, ParentCVersion: pcv})})
 		}
 		cur = next
 	}
-	if g.t.nodes[cur+"/"+QuotaLimitNode] != nil || g.t.nodes[cur+"/"+QuotaStatNode] != nil {
+	if g.t.Node(cur+"/"+QuotaLimitNode) != nil || g.t.Node(cur+"/"+QuotaStatNode) != nil {
 		return nil
 	}
 	pcv := int32(1)
-	if n := g.t.nodes[cur]; n != nil {
+	if n := g.t.Node(cur); n != nil {
 		pcv = n.Stat.Cversion + 1
 	}
 	subs = append(subs,
@@ -578,7 +578,7 @@ func (g *gen) bulk(tb testing.TB, n int) {
 	parents := []string{"/"}
 	for i := range n {
 		parent := parents[g.rng.IntN(len(parents))]
-		pn := g.t.nodes[parent]
+		pn := g.t.Node(parent)
 		g.zxid++
 		path := Join(parent, fmt.Sprintf("b%d", i))
 		x := txn(wire.OpCreate, 0, g.zxid, &jute.CreateTxn{Path: path, Data: g.data(), ACL: g.pickACL(), ParentCVersion: pn.Stat.Cversion + 1})
@@ -587,4 +587,12 @@ func (g *gen) bulk(tb testing.TB, n int) {
 		}
 		parents = append(parents, path)
 	}
+}
+
+// allNodes is ZooKeeper's node map of a tree: every node by path, the
+// orphans included.
+func allNodes(t *DataTree) map[string]*Node {
+	m := make(map[string]*Node, t.NodeCount())
+	t.all(func(p []byte, n *Node) { m[string(p)] = n })
+	return m
 }

@@ -76,7 +76,7 @@ func (t *DataTree) QuotaPrefix(path string) string {
 
 // QuotaLimits returns the limits of a quota path.
 func (t *DataTree) QuotaLimits(prefix string) StatsTrack {
-	n := t.nodes[QuotaPath+prefix+"/"+QuotaLimitNode]
+	n := t.get(QuotaPath + prefix + "/" + QuotaLimitNode)
 	if n == nil {
 		return nil
 	}
@@ -85,7 +85,7 @@ func (t *DataTree) QuotaLimits(prefix string) StatsTrack {
 
 // QuotaStats returns the usage of a quota path.
 func (t *DataTree) QuotaStats(prefix string) StatsTrack {
-	n := t.nodes[QuotaPath+prefix+"/"+QuotaStatNode]
+	n := t.get(QuotaPath + prefix + "/" + QuotaStatNode)
 	if n == nil {
 		return nil
 	}
@@ -129,7 +129,7 @@ func (t *DataTree) quotaDataChanged(path string, old, data []byte) {
 // updateQuotaStat changes a stats node's text in place, without touching
 // its Stat, as ZooKeeper does.
 func (t *DataTree) updateQuotaStat(prefix string, bytes, count int64) {
-	n := t.nodes[QuotaPath+prefix+"/"+QuotaStatNode]
+	n := t.get(QuotaPath + prefix + "/" + QuotaStatNode)
 	if n == nil {
 		return
 	}
@@ -142,12 +142,12 @@ func (t *DataTree) updateQuotaStat(prefix string, bytes, count int64) {
 // recountQuota sets a stats node from a walk of the quota'd subtree.
 func (t *DataTree) recountQuota(prefix string) {
 	statPath := QuotaPath + prefix + "/" + QuotaStatNode
-	sn := t.nodes[statPath]
+	sn := t.get(statPath)
 	if sn == nil {
 		return
 	}
 	var count, bytes int64
-	if root := t.nodes[prefix]; root != nil {
+	if root := t.get(prefix); root != nil {
 		t.walk(prefix, root, func(_ string, n *Node) bool {
 			count++
 			bytes += int64(len(n.Data))
@@ -163,7 +163,7 @@ func (t *DataTree) recountQuota(prefix string) {
 // setupQuota rebuilds the quota index and stats after a snapshot load.
 func (t *DataTree) setupQuota() {
 	t.quotas = nil
-	qroot := t.nodes[QuotaPath]
+	qroot := t.get(QuotaPath)
 	if qroot == nil {
 		return
 	}

@@ -1,11 +1,14 @@
 package tree
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"sync"
+	"unsafe"
 
 	"zkd/jute"
 )
@@ -98,16 +101,29 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 		e.Long(id)
 		jute.EncodeACLs(&e, l)
 	}
-	// Depth-first, parents first, with an explicit stack of paths so the
-	// lock can be dropped between stretches.
-	stack := []string{"/"}
-	var children []string
+	// Depth-first, parents first, with an explicit stack so the lock can
+	// be dropped between stretches. An entry is a node's path and the
+	// node that listed it, to look it up with.
+	type entry struct {
+		path   string
+		parent *Node
+	}
+	stack := []entry{{"/", nil}}
 	for len(stack) > 0 {
 		lock.Lock()
 		for i := 0; i < nodesPerLock && len(stack) > 0; i++ {
-			path := stack[len(stack)-1]
+			path, parent := stack[len(stack)-1].path, stack[len(stack)-1].parent
 			stack = stack[:len(stack)-1]
-			n := s.t.nodes[path]
+			var n *Node
+			switch {
+			case parent == nil:
+				n = s.t.root
+			case parent.bits&detached == 0:
+				n = parent.child(path[strings.LastIndexByte(path, '/')+1:])
+			default:
+				// The parent was deleted since: what is at the path now.
+				n = s.t.find(path)
+			}
 			if n == nil {
 				continue // deleted since; the log replay agrees
 			}
@@ -132,12 +148,8 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 			e.Buffer(n.Data)
 			e.Long(acl)
 			n.Stat.Encode(&e)
-			children = children[:0]
-			for c := range n.children {
-				children = append(children, c)
-			}
-			for _, c := range children {
-				stack = append(stack, Join(path, c))
+			if k := n.kids(false); k != nil {
+				k.each(func(c *Node) { stack = append(stack, entry{Join(path, c.name()), n}) })
 			}
 		}
 		lock.Unlock()
@@ -199,37 +211,192 @@ func (r *snapReader) decodeNode(d *jute.Decoder) {
 	r.stat.Decode(d)
 }
 
-// pathNode is a node with its path.
-type pathNode struct {
-	path string
+// nameArena copies the names of the nodes a snapshot holds into shared
+// chunks rather than a million allocations of a few bytes each. A chunk
+// lives as long as any of its names, so what deleted nodes leave in them
+// is at most the names the snapshot held.
+type nameArena struct{ buf []byte }
+
+func (a *nameArena) add(b []byte) string {
+	if len(b) == 0 || len(b) > 256 {
+		return string(b)
+	}
+	if cap(a.buf)-len(a.buf) < len(b) {
+		a.buf = make([]byte, 0, 16<<10)
+	}
+	at := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return unsafe.String(&a.buf[at], len(b))
+}
+
+// treeBuilder links the nodes of a snapshot into a tree as they come.
+// They come in a pre-order walk (ZooKeeper's serializeNode, and WriteTo),
+// so a node's parent is on the stack of the last node's ancestors, whose
+// paths are prefixes of the last path. A stream in another parents-first
+// order has its parents looked up in the tree.
+type treeBuilder struct {
+	stack []readFrame
+	last  []byte // the last node's path
+	names nameArena
+}
+
+type readFrame struct {
 	n    *Node
+	plen int // the length of the node's path, 0 for the root
 }
 
-// nodeList collects nodes in chunks, so that growing it never copies.
-type nodeList struct {
-	chunks [][]pathNode
-	len    int
-}
-
-func (l *nodeList) add(p pathNode) {
-	k := len(l.chunks)
-	if k == 0 || len(l.chunks[k-1]) == cap(l.chunks[k-1]) {
-		l.chunks = append(l.chunks, make([]pathNode, 0, 64<<min(k, 8)))
-		k++
-	}
-	l.chunks[k-1] = append(l.chunks[k-1], p)
-	l.len++
-}
-
-// addTo puts every node in m, dropping the chunks as it goes.
-func (l *nodeList) addTo(m map[string]*Node) {
-	for i, c := range l.chunks {
-		for _, p := range c {
-			m[p.path] = p.n
+// add links n, read at path (which canonicalPath accepted), and counts
+// it in the tree's node count, digest, owners and ACL references.
+func (b *treeBuilder) add(t *DataTree, n *Node, path []byte) error {
+	if len(path) == 0 {
+		if t.root != nil {
+			return fmt.Errorf("invalid data tree: duplicate root")
 		}
-		l.chunks[i] = nil
+		t.root = n
+		b.stack = append(b.stack[:0], readFrame{n, 0})
+	} else {
+		slash := bytes.LastIndexByte(path, '/')
+		for len(b.stack) > 0 {
+			top := b.stack[len(b.stack)-1]
+			if top.plen == slash && string(path[:slash]) == string(b.last[:slash]) {
+				break
+			}
+			b.stack = b.stack[:len(b.stack)-1]
+		}
+		var parent *Node
+		if len(b.stack) > 0 {
+			parent = b.stack[len(b.stack)-1].n
+		} else {
+			parentPath, _ := Split(string(path))
+			if parent = t.find(parentPath); parent == nil {
+				return fmt.Errorf("invalid data tree: no parent %q of %q", parentPath, path)
+			}
+			b.stack = append(b.stack, readFrame{parent, slash})
+		}
+		n.setName(b.names.add(path[slash+1:]))
+		if !parent.addChild(n) {
+			return fmt.Errorf("invalid data tree: duplicate path %q", path)
+		}
+		b.stack = append(b.stack, readFrame{n, len(path)})
 	}
-	*l = nodeList{}
+	b.last = append(b.last[:0], path...)
+	t.count++
+	n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
+	t.digest += uint64(n.digest)
+	if n.Stat.EphemeralOwner != 0 {
+		p := "/"
+		if len(path) > 0 {
+			p = string(path)
+		}
+		t.owned = append(t.owned, p)
+	}
+	if !t.ACLs.Has(n.ACL) {
+		t.DanglingACLs++
+	}
+	t.ACLs.addRef(n.ACL)
+	return nil
+}
+
+// nodeRec is a node as the reading goroutine hands it over: its path is
+// the next plen bytes of the batch's paths.
+type nodeRec struct {
+	data []byte
+	acl  int64
+	stat jute.StatPersisted
+	plen int32
+}
+
+// nodeBatch is a run of decoded nodes. The last batch has end set, or
+// err: why decoding stopped after the nodes it holds.
+type nodeBatch struct {
+	recs  []nodeRec
+	paths []byte
+	end   bool
+	err   error
+}
+
+const (
+	batchNodes = 512
+	batches    = 4
+)
+
+// nodeReader decodes the node section of a snapshot stream on its own
+// goroutine, in batches that circulate between full and free.
+type nodeReader struct {
+	s      *jute.Stream
+	full   chan *nodeBatch
+	free   chan *nodeBatch
+	quit   chan struct{}
+	exited chan struct{}
+}
+
+func startNodeReader(s *jute.Stream) *nodeReader {
+	nr := &nodeReader{
+		s:      s,
+		full:   make(chan *nodeBatch, batches),
+		free:   make(chan *nodeBatch, batches),
+		quit:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	for range batches {
+		nr.free <- &nodeBatch{recs: make([]nodeRec, 0, batchNodes), paths: make([]byte, 0, 64*batchNodes)}
+	}
+	go nr.run()
+	return nr
+}
+
+// stop ends the goroutine and waits for it, so that the stream is the
+// caller's again.
+func (nr *nodeReader) stop() {
+	close(nr.quit)
+	<-nr.exited
+}
+
+func (nr *nodeReader) run() {
+	defer close(nr.exited)
+	var r snapReader
+	decode := r.decodeNode
+	count := 0
+	for {
+		var b *nodeBatch
+		select {
+		case b = <-nr.free:
+		case <-nr.quit:
+			return
+		}
+		b.recs, b.paths = b.recs[:0], b.paths[:0]
+		for len(b.recs) < batchNodes {
+			if err := nr.s.Decode(decode); err != nil {
+				b.err = fmt.Errorf("node after %d nodes: %w", count, err)
+				break
+			}
+			if r.end {
+				b.end = true
+				break
+			}
+			// The path aliases the stream's window: it is only looked at.
+			if len(r.path) > 0 && !canonicalPath(unsafe.String(&r.path[0], len(r.path))) {
+				b.err = fmt.Errorf("invalid data tree: bad path %q", r.path)
+				break
+			}
+			rec := nodeRec{acl: r.acl, stat: r.stat, plen: int32(len(r.path))}
+			if r.data != nil {
+				rec.data = make([]byte, len(r.data))
+				copy(rec.data, r.data)
+			}
+			b.recs = append(b.recs, rec)
+			b.paths = append(b.paths, r.path...)
+			count++
+		}
+		select {
+		case nr.full <- b:
+		case <-nr.quit:
+			return
+		}
+		if b.end || b.err != nil {
+			return
+		}
+	}
 }
 
 // ReadSnapshot reads a stream written by Snapshot.WriteTo (or by
@@ -268,90 +435,36 @@ func ReadSnapshot(s *jute.Stream) (*DataTree, error) {
 		}
 		t.ACLs.add(r.aclID, r.acls)
 	}
-	// The nodes come in a pre-order walk (ZooKeeper's serializeNode, and
-	// WriteTo), so a node's parent is on the stack of the last node's
-	// ancestors. They are collected in a list and the node map is built
-	// at its final size once the list is complete: filled in one go, a
-	// map of a million nodes takes a fraction of the time it takes
-	// between decodes. A stream in another parents-first order makes the
-	// map at once and fills it as it goes.
-	var stack []pathNode // the last node and its ancestors
-	var list nodeList
-	var index map[string]*Node // the node map, once a parent was not on the stack
-	var root *Node
+	// The nodes are decoded, their data copied, on a goroutine of their
+	// own while this one links them into the tree: a restore's time goes
+	// mostly to faulting in the memory of the new tree, which two cores
+	// do twice as fast.
+	var b treeBuilder
 	maxACL := t.ACLs.nextID - 1
-	decodeNode := r.decodeNode
-	for {
-		if err := s.Decode(decodeNode); err != nil {
-			return nil, fmt.Errorf("node after %d nodes: %w", list.len+len(index), err)
-		}
-		if r.end {
-			break
-		}
-		n := &Node{ACL: r.acl, Stat: r.stat}
-		if r.data != nil {
-			n.Data = make([]byte, len(r.data))
-			copy(n.Data, r.data)
-		}
-		var path string
-		if len(r.path) == 0 {
-			if root != nil {
-				return nil, fmt.Errorf("invalid data tree: duplicate root")
+	nr := startNodeReader(s)
+	defer nr.stop()
+	for end := false; !end; {
+		batch := <-nr.full
+		off := 0
+		for i := range batch.recs {
+			rc := &batch.recs[i]
+			path := batch.paths[off : off+int(rc.plen)]
+			off += int(rc.plen)
+			n := &Node{Data: rc.data, ACL: rc.acl, Stat: rc.stat}
+			if err := b.add(t, n, path); err != nil {
+				return nil, err
 			}
-			root, path = n, "/"
-		} else {
-			path = string(r.path)
-			if !canonicalPath(path) {
-				return nil, fmt.Errorf("invalid data tree: bad path %q", path)
-			}
-			parentPath, name := Split(path)
-			for len(stack) > 0 && stack[len(stack)-1].path != parentPath {
-				stack = stack[:len(stack)-1]
-			}
-			var parent *Node
-			if len(stack) > 0 {
-				parent = stack[len(stack)-1].n
-			} else {
-				if index == nil {
-					index = make(map[string]*Node, 2*list.len)
-					list.addTo(index)
-				}
-				if parent = index[parentPath]; parent == nil {
-					return nil, fmt.Errorf("invalid data tree: no parent %q of %q", parentPath, path)
-				}
-				stack = append(stack, pathNode{parentPath, parent})
-			}
-			had := len(parent.children)
-			parent.addChild(name)
-			if len(parent.children) == had {
-				return nil, fmt.Errorf("invalid data tree: duplicate path %q", path)
-			}
+			maxACL = max(maxACL, n.ACL)
 		}
-		stack = append(stack, pathNode{path, n})
-		if index != nil {
-			index[path] = n
-		} else {
-			list.add(pathNode{path, n})
+		if batch.err != nil {
+			return nil, batch.err
 		}
-		n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
-		t.digest += uint64(n.digest)
-		if n.Stat.EphemeralOwner != 0 {
-			t.owned = append(t.owned, path)
-		}
-		if !t.ACLs.Has(n.ACL) {
-			t.DanglingACLs++
-		}
-		t.ACLs.addRef(n.ACL)
-		maxACL = max(maxACL, n.ACL)
+		end = batch.end
+		nr.free <- batch
 	}
-	if root == nil {
+	if t.root == nil {
 		return nil, fmt.Errorf("invalid data tree: no root")
 	}
-	if index == nil {
-		index = make(map[string]*Node, list.len)
-		list.addTo(index)
-	}
-	t.nodes = index
 	// New ids must not meet a dangling one, and a snapshot must be able
 	// to tell them from every id a node holds now (Snapshot.WriteTo).
 	if maxACL < math.MaxInt64 {
@@ -386,17 +499,19 @@ func (t *DataTree) Finish() {
 	t.ttls = make(map[string]struct{})
 	if t.restored {
 		for _, p := range t.owned {
-			if n := t.nodes[p]; n != nil {
+			if n := t.find(p); n != nil {
 				t.indexOwner(p, n.Stat.EphemeralOwner)
 			}
 		}
 	} else {
 		t.digest = 0
-		for p, n := range t.nodes {
-			t.indexOwner(p, n.Stat.EphemeralOwner)
-			n.digest = nodeDigest(&t.scratch, p, n.Data, &n.Stat)
+		t.all(func(path []byte, n *Node) {
+			if n.Stat.EphemeralOwner != 0 {
+				t.indexOwner(string(path), n.Stat.EphemeralOwner)
+			}
+			n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
 			t.digest += uint64(n.digest)
-		}
+		})
 	}
 	t.restored, t.owned = false, nil
 	t.setupQuota()

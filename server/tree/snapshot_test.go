@@ -69,9 +69,9 @@ func TestSnapshotRoundTrip(t *testing.T) {
 				t.Fatalf("%d dangling ACLs", back.DanglingACLs)
 			}
 			// The ACL ids survive, and new ids do not reuse old ones.
-			for p, n := range tr.nodes {
-				if back.nodes[p].ACL != n.ACL {
-					t.Fatalf("%s: ACL id %d became %d", p, n.ACL, back.nodes[p].ACL)
+			for p, n := range allNodes(tr) {
+				if back.Node(p).ACL != n.ACL {
+					t.Fatalf("%s: ACL id %d became %d", p, n.ACL, back.Node(p).ACL)
 				}
 			}
 			if back.ACLs.nextID > tr.ACLs.nextID {

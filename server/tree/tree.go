@@ -6,6 +6,9 @@
 package tree
 
 import (
+	"bytes"
+	"strings"
+
 	"zkd/jute"
 	"zkd/wire"
 )
@@ -20,40 +23,6 @@ const (
 // ContainerOwner marks a container node in ephemeralOwner.
 const ContainerOwner int64 = -1 << 63
 
-// Node is a znode.
-type Node struct {
-	Data     []byte
-	ACL      int64
-	Stat     jute.StatPersisted
-	children map[string]struct{}
-	digest   uint32
-}
-
-// NumChildren is the number of children.
-func (n *Node) NumChildren() int { return len(n.children) }
-
-// Children calls f for each child name (unordered, as ZooKeeper's set).
-func (n *Node) Children(f func(name string)) {
-	for c := range n.children {
-		f(c)
-	}
-}
-
-// ChildNames returns the child names (unordered).
-func (n *Node) ChildNames() []string {
-	out := make([]string, 0, len(n.children))
-	for c := range n.children {
-		out = append(out, c)
-	}
-	return out
-}
-
-// HasChild reports whether name is a child.
-func (n *Node) HasChild(name string) bool {
-	_, ok := n.children[name]
-	return ok
-}
-
 // CopyStat fills the client Stat of n (DataNode.copyStat). The stored
 // cversion counts creates; clients see changes, creates plus deletes,
 // which is twice the creates less the children still there.
@@ -63,11 +32,12 @@ func (t *DataTree) CopyStat(n *Node, s *jute.Stat) {
 	s.Ctime = n.Stat.Ctime
 	s.Mtime = n.Stat.Mtime
 	s.Version = n.Stat.Version
-	s.Cversion = ClientCversion(n.Stat.Cversion, len(n.children))
+	kids := n.NumChildren()
+	s.Cversion = ClientCversion(n.Stat.Cversion, kids)
 	s.Aversion = n.Stat.Aversion
 	s.EphemeralOwner = t.ClientOwner(n.Stat.EphemeralOwner)
 	s.DataLength = int32(len(n.Data))
-	s.NumChildren = int32(len(n.children))
+	s.NumChildren = int32(kids)
 	s.Pzxid = n.Stat.Pzxid
 }
 
@@ -92,20 +62,6 @@ func (t *DataTree) ClientOwner(owner int64) int64 {
 	return owner
 }
 
-func (n *Node) addChild(name string) {
-	if n.children == nil {
-		n.children = make(map[string]struct{})
-	}
-	n.children[name] = struct{}{}
-}
-
-func (n *Node) removeChild(name string) {
-	delete(n.children, name)
-	if len(n.children) == 0 {
-		n.children = nil
-	}
-}
-
 // Event is a change the tree reports to watches.
 type Event struct {
 	Type wire.EventType
@@ -120,8 +76,21 @@ type Watcher interface {
 }
 
 // DataTree holds the znodes.
+//
+// ZooKeeper's DataTree keeps a map of every path to its node, and each
+// node's set of child names. Here the tree of child tables is the map:
+// a path is looked up one component at a time. The two differ only for
+// the orphans a fuzzy-snapshot replay leaves (see DeleteNode): nodes the
+// map still holds but no parent lists, kept below holders in orphans.
 type DataTree struct {
-	nodes      map[string]*Node
+	root *Node
+	// count is the number of nodes in ZooKeeper's node map: the tree's
+	// and the orphans.
+	count int
+	// orphans maps a path to a deleted node (or one replaced at its path)
+	// whose children ZooKeeper's node map still holds; nil when there are
+	// none, which is always so outside a replay.
+	orphans    map[string]*Node
 	ACLs       *ACLCache
 	ephemerals map[int64]map[string]struct{}
 	containers map[string]struct{}
@@ -161,19 +130,27 @@ func New() *DataTree {
 	t := newEmpty()
 	// ZooKeeper's system nodes hold empty (not null) data, and the config
 	// node's ACL is set once with version -1 (DataTree.addConfigNode).
-	t.putNode("/", &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
-	t.putNode(ZookeeperPath, &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
-	t.nodes["/"].addChild("zookeeper")
-	t.putNode(QuotaPath, &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
-	t.nodes[ZookeeperPath].addChild("quota")
-	t.putNode(ConfigPath, &Node{Data: []byte{}, ACL: t.ACLs.Convert(ReadACLUnsafe), Stat: jute.StatPersisted{Aversion: -1}})
-	t.nodes[ZookeeperPath].addChild("config")
+	t.root = &Node{Data: []byte{}, ACL: OpenACLUnsafeID}
+	t.putNode("/", t.root)
+	zk := &Node{Data: []byte{}, ACL: OpenACLUnsafeID}
+	t.link(t.root, ZookeeperPath, zk)
+	t.link(zk, QuotaPath, &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
+	t.link(zk, ConfigPath, &Node{Data: []byte{}, ACL: t.ACLs.Convert(ReadACLUnsafe), Stat: jute.StatPersisted{Aversion: -1}})
 	return t
+}
+
+// link names n after the last component of path, makes it a child of
+// parent and puts it in the node map (putNode).
+func (t *DataTree) link(parent *Node, path string, n *Node) {
+	_, name := Split(path)
+	// A copy, so that the node does not keep the whole path alive.
+	n.setName(strings.Clone(name))
+	parent.addChild(n)
+	t.putNode(path, n)
 }
 
 func newEmpty() *DataTree {
 	return &DataTree{
-		nodes:      make(map[string]*Node),
 		ACLs:       newACLCache(),
 		ephemerals: make(map[int64]map[string]struct{}),
 		containers: make(map[string]struct{}),
@@ -182,32 +159,137 @@ func newEmpty() *DataTree {
 	}
 }
 
-// putNode stores n at path and adds it to the digest. A node already
-// there is an orphan: DeleteNode leaves the children of a node it
-// deletes in the map, as ZooKeeper's DataTree does, which only happens
-// while the fuzzy part of a snapshot is replayed, and the replay then
-// creates them again. The orphan is removed first, as
+// putNode counts n, just linked at path, in the node map and the digest.
+// The map may still hold an orphan there: DeleteNode leaves the children
+// of a node it deletes in the map, as ZooKeeper's DataTree does, which
+// only happens while the fuzzy part of a snapshot is replayed, and the
+// replay then creates them again. The orphan is removed first, as
 // NodeHashMapImpl.put takes the digest of the node it replaces, and with
 // it go its ACL reference, its owner index entry and its quota count.
 func (t *DataTree) putNode(path string, n *Node) {
-	if old := t.nodes[path]; old != nil {
-		parentPath, name := Split(path)
-		t.removeNode(path, parentPath, name, old)
+	if t.orphans != nil {
+		// n itself may be an orphan: a replay can create below one.
+		if old, holder := t.findOrphan(path, n); old != nil {
+			parentPath, name := Split(path)
+			holder.removeChild(name)
+			t.dropHolder(parentPath, holder)
+			t.removeNode(path, parentPath, name, old)
+		}
 	}
 	n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
 	t.digest += uint64(n.digest)
-	t.nodes[path] = n
+	t.count++
 }
 
-// removeNode takes n out of the node map and out of everything that
-// counts it: the digest, the ACL cache, the owner indexes and quotas.
-// Its parent is left alone.
+// removeNode takes n, already unlinked from its parent, out of the node
+// map and out of everything that counts it: the digest, the ACL cache,
+// the owner indexes and quotas. Its children stay in the map, as orphans
+// held at its path.
 func (t *DataTree) removeNode(path, parentPath, name string, n *Node) {
 	t.digest -= uint64(n.digest)
-	delete(t.nodes, path)
+	t.count--
+	n.bits |= detached
 	t.ACLs.Release(n.ACL)
 	t.unindexOwner(path, n.Stat.EphemeralOwner)
 	t.quotaDeleted(path, parentPath, name, n.Data)
+	if n.NumChildren() > 0 {
+		t.addHolder(path, n)
+	}
+}
+
+// addHolder keeps the children of n, taken out of the node map at path,
+// as orphans; a holder already there takes them over.
+func (t *DataTree) addHolder(path string, n *Node) {
+	if t.orphans == nil {
+		t.orphans = make(map[string]*Node)
+	}
+	h := t.orphans[path]
+	if h == nil {
+		t.orphans[path] = n
+		return
+	}
+	// The names differ: a node put at the path of an orphan replaces it.
+	n.kids(false).each(func(c *Node) { h.addChild(c) })
+}
+
+// dropHolder forgets the holder at path once it holds nothing.
+func (t *DataTree) dropHolder(path string, h *Node) {
+	if h.NumChildren() == 0 && t.orphans[path] == h {
+		delete(t.orphans, path)
+		if len(t.orphans) == 0 {
+			t.orphans = nil
+		}
+	}
+}
+
+// lookup returns the node linked at path below the root, or nil.
+func (t *DataTree) lookup(path string) *Node {
+	n := t.root
+	if len(path) < 2 || n == nil {
+		if path == "/" || path == "" {
+			return n
+		}
+		return nil
+	}
+	if path[0] != '/' {
+		return nil
+	}
+	rest := path[1:]
+	for {
+		i := strings.IndexByte(rest, '/')
+		if i < 0 {
+			return n.child(rest)
+		}
+		if n = n.child(rest[:i]); n == nil {
+			return nil
+		}
+		rest = rest[i+1:]
+	}
+}
+
+// get is find without the root's second name "": the node map's get.
+func (t *DataTree) get(path string) *Node {
+	if path == "" {
+		return nil
+	}
+	return t.find(path)
+}
+
+// find returns the node at path in ZooKeeper's node map: linked below
+// the root, or an orphan. "" is the root too.
+func (t *DataTree) find(path string) *Node {
+	n := t.lookup(path)
+	if n == nil && t.orphans != nil {
+		n, _ = t.findOrphan(path, nil)
+	}
+	return n
+}
+
+// findOrphan returns the orphan at path other than except, and the node
+// whose child it is.
+func (t *DataTree) findOrphan(path string, except *Node) (n, holder *Node) {
+	for i := len(path) - 1; i > 0; i-- {
+		if path[i] != '/' {
+			continue
+		}
+		h := t.orphans[path[:i]]
+		if h == nil {
+			continue
+		}
+		rest := path[i+1:]
+		for h != nil {
+			j := strings.IndexByte(rest, '/')
+			if j < 0 {
+				if c := h.child(rest); c != nil && c != except {
+					return c, h
+				}
+				break
+			}
+			h = h.child(rest[:j])
+			rest = rest[j+1:]
+		}
+	}
+	return nil, nil
 }
 
 // preChange and postChange keep the tree digest in step with a node's
@@ -224,24 +306,41 @@ func (t *DataTree) Digest() int64 { return int64(t.digest) }
 
 // Node returns the node at path, or nil. "" is the root too, as in
 // ZooKeeper's node map.
-func (t *DataTree) Node(path string) *Node {
-	if path == "" {
-		path = "/"
-	}
-	return t.nodes[path]
-}
+func (t *DataTree) Node(path string) *Node { return t.find(path) }
 
 // NodeBytes looks a node up by a path held in a byte slice, without
 // allocating.
 func (t *DataTree) NodeBytes(path []byte) *Node {
-	if len(path) == 0 {
-		return t.nodes["/"]
+	n := t.root
+	if len(path) < 2 || n == nil {
+		if len(path) == 0 || path[0] == '/' {
+			return n
+		}
+		return nil
 	}
-	return t.nodes[string(path)]
+	if path[0] != '/' {
+		return nil
+	}
+	rest := path[1:]
+	for {
+		i := bytes.IndexByte(rest, '/')
+		if i < 0 {
+			n = n.childBytes(rest)
+			break
+		}
+		if n = n.childBytes(rest[:i]); n == nil {
+			break
+		}
+		rest = rest[i+1:]
+	}
+	if n == nil && t.orphans != nil {
+		n, _ = t.findOrphan(string(path), nil)
+	}
+	return n
 }
 
 // NodeCount is the number of znodes, the root and system nodes included.
-func (t *DataTree) NodeCount() int { return len(t.nodes) }
+func (t *DataTree) NodeCount() int { return t.count }
 
 // EphemeralCount is the number of ephemeral nodes.
 func (t *DataTree) EphemeralCount() int {
@@ -289,25 +388,50 @@ func setKeys(m map[string]struct{}) []string {
 // approximate_data_size metric.
 func (t *DataTree) ApproximateDataSize() int64 {
 	var n int64
-	for p, nd := range t.nodes {
-		n += int64(len(p) + len(nd.Data))
-	}
+	t.all(func(path []byte, nd *Node) { n += int64(len(path) + len(nd.Data)) })
 	return n
+}
+
+// all calls f for every node of ZooKeeper's node map, the orphans
+// included, with its path; the path is only valid during the call.
+func (t *DataTree) all(f func(path []byte, n *Node)) {
+	buf := make([]byte, 0, 256)
+	if t.root != nil {
+		f(append(buf, '/'), t.root)
+		buf = below(buf, t.root, f)
+	}
+	for p, h := range t.orphans {
+		buf = below(append(buf[:0], p...), h, f)
+	}
+}
+
+// below calls f for every node below n, whose path is in buf.
+func below(buf []byte, n *Node, f func(path []byte, n *Node)) []byte {
+	k := n.kids(false)
+	if k == nil {
+		return buf
+	}
+	base := len(buf)
+	k.each(func(c *Node) {
+		buf = append(append(buf[:base], '/'), c.name()...)
+		f(buf, c)
+		buf = below(buf, c, f)
+	})
+	return buf[:base]
 }
 
 // Walk calls f for every node in pre-order (parents before children).
 // Returning false from f skips that node's subtree.
 func (t *DataTree) Walk(f func(path string, n *Node) bool) {
-	t.walk("/", t.nodes["/"], f)
+	t.walk("/", t.root, f)
 }
 
 func (t *DataTree) walk(path string, n *Node, f func(string, *Node) bool) {
 	if n == nil || !f(path, n) {
 		return
 	}
-	for c := range n.children {
-		cp := Join(path, c)
-		t.walk(cp, t.nodes[cp], f)
+	if k := n.kids(false); k != nil {
+		k.each(func(c *Node) { t.walk(Join(path, c.name()), c, f) })
 	}
 }
 
@@ -361,7 +485,7 @@ func (t *DataTree) CreateNode(path string, data []byte, acl []jute.ACL, owner in
 		return nil, wire.ErrNodeExists
 	}
 	parentPath, name := Split(path)
-	parent := t.nodes[parentPath]
+	parent := t.find(parentPath)
 	if parent == nil {
 		return nil, wire.ErrNoNode
 	}
@@ -369,6 +493,17 @@ func (t *DataTree) CreateNode(path string, data []byte, acl []jute.ACL, owner in
 		return nil, wire.ErrNodeExists
 	}
 	aclID := t.ACLs.Convert(acl)
+	n := &Node{
+		Data: data,
+		ACL:  aclID,
+		Stat: jute.StatPersisted{
+			Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
+			Ctime: time, Mtime: time,
+			EphemeralOwner: owner,
+		},
+	}
+	// A copy, so that the node does not keep the whole path alive.
+	n.setName(strings.Clone(name))
 	t.preChange(parent)
 	if parentCVersion == -1 {
 		parentCVersion = parent.Stat.Cversion + 1
@@ -379,17 +514,8 @@ func (t *DataTree) CreateNode(path string, data []byte, acl []jute.ACL, owner in
 		parent.Stat.Cversion = parentCVersion
 		parent.Stat.Pzxid = zxid
 	}
-	parent.addChild(name)
+	parent.addChild(n)
 	t.postChange(parentPath, parent)
-	n := &Node{
-		Data: data,
-		ACL:  aclID,
-		Stat: jute.StatPersisted{
-			Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
-			Ctime: time, Mtime: time,
-			EphemeralOwner: owner,
-		},
-	}
 	t.putNode(path, n)
 	t.indexOwner(path, owner)
 	t.quotaCreated(path, parentPath, name, data)
@@ -447,17 +573,24 @@ func (t *DataTree) DeleteNode(path string, zxid int64) error {
 		return wire.ErrBadArguments
 	}
 	parentPath, name := Split(path)
-	parent := t.nodes[parentPath]
+	parent := t.find(parentPath)
 	if parent == nil {
 		return wire.ErrNoNode
 	}
 	t.preChange(parent)
-	parent.removeChild(name)
+	n := parent.removeChild(name)
 	if zxid > parent.Stat.Pzxid {
 		parent.Stat.Pzxid = zxid
 	}
 	t.postChange(parentPath, parent)
-	n := t.nodes[path]
+	if n == nil && t.orphans != nil {
+		// Not a child of the node at the parent path: an orphan.
+		var holder *Node
+		if n, holder = t.findOrphan(path, nil); n != nil {
+			holder.removeChild(name)
+			t.dropHolder(parentPath, holder)
+		}
+	}
 	if n == nil {
 		return wire.ErrNoNode
 	}
@@ -472,7 +605,7 @@ func (t *DataTree) DeleteNode(path string, zxid int64) error {
 
 // SetData replaces a node's data; version is the new version.
 func (t *DataTree) SetData(path string, data []byte, version int32, zxid, time int64) (*Node, error) {
-	n := t.nodes[path]
+	n := t.get(path)
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
@@ -492,7 +625,7 @@ func (t *DataTree) SetData(path string, data []byte, version int32, zxid, time i
 
 // SetACL replaces a node's ACL; version is the new aversion.
 func (t *DataTree) SetACL(path string, acl []jute.ACL, version int32) (*Node, error) {
-	n := t.nodes[path]
+	n := t.get(path)
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
@@ -513,7 +646,7 @@ func (t *DataTree) SetCversionPzxid(path string, cversion int32, zxid int64) err
 	if path == "" {
 		path = "/"
 	}
-	n := t.nodes[path]
+	n := t.find(path)
 	if n == nil {
 		return wire.ErrNoNode
 	}
@@ -549,13 +682,16 @@ func (t *DataTree) ACLOf(n *Node) []jute.ACL { return t.ACLs.ACLs(n.ACL) }
 // CountDescendants counts the nodes below path, as
 // getAllChildrenNumber does.
 func (t *DataTree) CountDescendants(path string) int {
-	n := t.nodes[path]
-	if n == nil {
-		return 0
+	if n := t.get(path); n != nil {
+		return countBelow(n)
 	}
+	return 0
+}
+
+func countBelow(n *Node) int {
 	count := 0
-	for c := range n.children {
-		count += 1 + t.CountDescendants(Join(path, c))
+	if k := n.kids(false); k != nil {
+		k.each(func(c *Node) { count += 1 + countBelow(c) })
 	}
 	return count
 }
