@@ -56,7 +56,10 @@ type Conn struct {
 	// connecting is set while the session's createSession is in flight:
 	// the event loop reads no further frames until it is answered.
 	connecting atomic.Bool
-	stats      connStats
+	// closing is set by closeAsync: the event loop reads no further
+	// frames, as ZooKeeper reads none from a connection it has closed.
+	closing atomic.Bool
+	stats   connStats
 }
 
 // connStats are ServerCnxn's counters. received is counted by the event
@@ -164,6 +167,7 @@ func (c *Conn) scheduleFlush() {
 // closeAsync closes the connection from any goroutine once pending output
 // is written.
 func (c *Conn) closeAsync() {
+	c.closing.Store(true)
 	c.mu.Lock()
 	c.closeSoon = true
 	if !c.closed {

@@ -104,7 +104,7 @@ func (f *frontend) OnTraffic(gc gnet.Conn) gnet.Action {
 	buf, _ := gc.Peek(0)
 	consumed := 0
 	action := gnet.None
-	for consumed < len(buf) && action == gnet.None && c.state != stateClosing && !c.connecting.Load() && !c.full() {
+	for consumed < len(buf) && action == gnet.None && c.state != stateClosing && !c.connecting.Load() && !c.closing.Load() && !c.full() {
 		rest := buf[consumed:]
 		if c.state == stateNew {
 			if w, ok := wire.FourLetterWord(rest); ok {
