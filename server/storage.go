@@ -2,6 +2,7 @@ package server
 
 import (
 	"math/rand/v2"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,10 @@ func openStore(cfg *Config, log zerolog.Logger, onTxn func(*wire.Txn)) (*persist
 			t.KillSession(owner, t.LastProcessedZxid, nil)
 		}
 	}
+	// What the restore left (read buffers, replayed txns) is garbage; hand
+	// it back to the OS now rather than as the scavenger gets to it, in
+	// the background so serving starts at once.
+	go debug.FreeOSMemory()
 	return store, t, nil
 }
 

@@ -101,6 +101,7 @@ func run(args []string, stderr io.Writer) int {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer cancel()
+	go tuneGC(ctx, log)
 	if err := server.Start(ctx, cfg, log); err != nil {
 		log.Error().Err(err).Msg("server stopped")
 		return 1
