@@ -56,15 +56,21 @@ func (p *processor) run(ctx context.Context) {
 	defer containers.Stop()
 	var committed <-chan []*Request
 	var qevents, election <-chan struct{}
+	// An ensemble member ticks its peer when the peer next has work (see
+	// wakeAt): a fixed quarter-tick ticker let a 200 ms finalize wait of
+	// an election run on for up to tickTime/4 more.
 	var ticks <-chan time.Time
+	var wake *time.Timer
+	var wakeAt time.Time
 	if s.rep != nil {
 		committed = s.rep.Committed()
 	}
 	if qd := s.qd; qd != nil {
 		qevents, election = qd.events.signal, qd.cnx.Signal()
-		t := time.NewTicker(qd.tick / 4)
-		defer t.Stop()
-		ticks = t.C
+		wakeAt = qd.wakeAt(time.Now())
+		wake = time.NewTimer(time.Until(wakeAt))
+		defer wake.Stop()
+		ticks = wake.C
 	}
 	for {
 		select {
@@ -89,6 +95,13 @@ func (p *processor) run(ctx context.Context) {
 			s.qd.handleElection()
 		case <-ticks:
 			s.qd.onTick()
+			wakeAt = time.Time{}
+		}
+		if wake != nil {
+			if at := s.qd.wakeAt(time.Now()); wakeAt.IsZero() || at.Before(wakeAt) {
+				wake.Reset(time.Until(at))
+				wakeAt = at
+			}
 		}
 	}
 }

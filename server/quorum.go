@@ -34,6 +34,9 @@ type quorumDriver struct {
 	epochs *epochs
 	tick   time.Duration
 	initL  int
+	// retryDelay is the pause between tries to connect to the leader
+	// (zookeeper.leaderConnectDelayDuringRetryMs).
+	retryDelay time.Duration
 
 	gen        uint64 // bumped at each role change; stale events are dropped
 	committed  []quorum.LogEntry
@@ -115,8 +118,9 @@ func newQuorumDriver(s *Server, p *processor, committed []quorum.LogEntry) (*quo
 		learners: map[quorum.LearnerID]*peerConn{}, byZxid: map[int64]*Request{},
 		forwarded: map[fwdKey]*Request{}, revalidate: map[int64][]*Conn{},
 		committed: committed, maxLog: cfg.CommitLogCount(), snapFactor: cfg.SnapshotSizeFactor(),
-		roEnabled: cfg.PropBool("readonlymode.enabled", false),
-		roDelay:   max(2*time.Second, time.Duration(cfg.TickTime)*time.Millisecond),
+		roEnabled:  cfg.PropBool("readonlymode.enabled", false),
+		roDelay:    max(2*time.Second, time.Duration(cfg.TickTime)*time.Millisecond),
+		retryDelay: time.Duration(cfg.PropInt("zookeeper.leaderConnectDelayDuringRetryMs", 100)) * time.Millisecond,
 	}
 	q.propLast.Store(-1)
 	q.propMin.Store(-1)
@@ -225,6 +229,20 @@ func (q *quorumDriver) handleElection() {
 		q.peer.ElectionMessage(now, m.From, m.Data)
 	}
 	q.perform()
+}
+
+// wakeAt is when the processor next calls onTick: the peer's next
+// deadline (an election's finalize wait, a ping), at least every quarter
+// tick for the periodic work, and never in the past.
+func (q *quorumDriver) wakeAt(now time.Time) time.Time {
+	at := now.Add(q.tick / 4)
+	if d := q.peer.NextDeadline(now); !d.IsZero() && d.Before(at) {
+		at = d
+	}
+	if soonest := now.Add(time.Millisecond); at.Before(soonest) {
+		at = soonest
+	}
+	return at
 }
 
 func (q *quorumDriver) onTick() {
@@ -527,7 +545,8 @@ func (q *quorumDriver) listen() error {
 }
 
 // dialLeader connects to the leader's quorum port, retrying as
-// Learner.connectToLeader does: five tries within initLimit.
+// Learner.connectToLeader does: five tries within initLimit, retryDelay
+// apart (a new leader may not listen yet when its followers learn of it).
 func (q *quorumDriver) dialLeader(sid int64, gen uint64) {
 	m, ok := q.v.Members[sid]
 	if !ok {
@@ -546,7 +565,7 @@ func (q *quorumDriver) dialLeader(sid int64, gen uint64) {
 			q.events.push(quorumEvent{kind: evLeaderUp, gen: gen, conn: c})
 			return
 		}
-		time.Sleep(time.Second)
+		time.Sleep(q.retryDelay)
 	}
 	q.events.push(quorumEvent{kind: evLeaderDown, gen: gen, err: err})
 }
