@@ -59,10 +59,28 @@ type learner struct {
 	peerZxid    int64
 	forwarding  bool
 	ackDeadline int64 // tick by which the next packet must come
-	// unacked is when the oldest proposal this learner has not acked was
-	// sent (syncLimit check); zero when none.
-	unacked     map[int64]time.Time
+	// unacked are the proposals sent to this learner and not acked yet,
+	// in zxid order, with when each was sent (the syncLimit check looks
+	// at the oldest).
+	unacked     []sentProposal
 	connectedAt time.Time
+}
+
+type sentProposal struct {
+	zxid int64
+	at   time.Time
+}
+
+// acked forgets the proposals up to zxid: acks are cumulative in effect.
+func (f *learner) acked(zxid int64) {
+	i := 0
+	for i < len(f.unacked) && f.unacked[i].zxid <= zxid {
+		i++
+	}
+	f.unacked = f.unacked[i:]
+	if len(f.unacked) == 0 {
+		f.unacked = nil // let the array go
+	}
 }
 
 type proposal struct {
@@ -96,10 +114,11 @@ type Leader struct {
 	failed           bool
 
 	learners    map[LearnerID]*learner
+	sorted      []*learner // learners by id; nil when it must be remade
 	outstanding map[int64]*proposal
 	lastProp    int64
 	lastCommit  int64
-	committed   []LogEntry // in zxid order, at most CommitLogCount
+	committed   []LogEntry // in zxid order, the last CommitLogCount
 	syncs       map[int64][]LearnerID
 
 	out []Action
@@ -243,28 +262,38 @@ func (l *Leader) upToDate(f *learner) {
 	l.send(f.id, PacketUpToDate, -1, nil)
 }
 
+// sortedLearners returns the learners by id. It is remade after a
+// learner comes or goes, never changed in place, so a caller may range
+// over it while dropping learners.
 func (l *Leader) sortedLearners() []*learner {
+	if l.sorted != nil || len(l.learners) == 0 {
+		return l.sorted
+	}
 	out := make([]*learner, 0, len(l.learners))
 	for _, f := range l.learners {
 		out = append(out, f)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	l.sorted = out
 	return out
 }
 
 // Connected registers a new learner connection.
 func (l *Leader) Connected(now time.Time, id LearnerID) {
 	l.now = now
-	l.learners[id] = &learner{id: id, connectedAt: now, unacked: map[int64]time.Time{}}
+	l.learners[id] = &learner{id: id, connectedAt: now}
+	l.sorted = nil
 }
 
 // Closed forgets a learner connection.
 func (l *Leader) Closed(id LearnerID) {
 	delete(l.learners, id)
+	l.sorted = nil
 }
 
 func (l *Leader) drop(f *learner, reason string) {
 	delete(l.learners, f.id)
+	l.sorted = nil
 	l.out = append(l.out, CloseLearner{ID: f.id, Reason: reason})
 }
 
@@ -344,12 +373,7 @@ func (l *Leader) Packet(now time.Time, id LearnerID, p *jute.QuorumPacket) {
 func (l *Leader) broadcastPacket(f *learner, p *jute.QuorumPacket) {
 	switch p.Type {
 	case PacketAck:
-		delete(f.unacked, p.Zxid)
-		for z := range f.unacked {
-			if z < p.Zxid {
-				delete(f.unacked, z) // acks are cumulative in effect
-			}
-		}
+		f.acked(p.Zxid)
 		if f.observer {
 			return
 		}
@@ -416,7 +440,7 @@ func (l *Leader) Propose(zxid int64, data []byte) error {
 	for _, f := range l.sortedLearners() {
 		if f.forwarding && !f.observer {
 			l.send(f.id, PacketProposal, zxid, data)
-			f.unacked[zxid] = l.now
+			f.unacked = append(f.unacked, sentProposal{zxid, l.now})
 		}
 	}
 	return nil
@@ -448,9 +472,12 @@ func (l *Leader) processAck(sid, zxid int64) {
 func (l *Leader) commit(p *proposal) {
 	delete(l.outstanding, p.zxid)
 	l.lastCommit = p.zxid
+	// Trimmed from the front: append copies the entries only when the
+	// array is full, not at every commit.
 	l.committed = append(l.committed, LogEntry{Zxid: p.zxid, Data: p.data})
 	if n := len(l.committed); n > l.cfg.CommitLogCount {
-		l.committed = append(l.committed[:0:0], l.committed[n-l.cfg.CommitLogCount:]...)
+		clear(l.committed[:n-l.cfg.CommitLogCount]) // the txns may go
+		l.committed = l.committed[n-l.cfg.CommitLogCount:]
 	}
 	for _, f := range l.sortedLearners() {
 		if !f.forwarding {
@@ -593,7 +620,7 @@ func (l *Leader) startForwarding(f *learner, lastSeen int64) {
 		sort.Slice(zs, func(i, j int) bool { return zs[i] < zs[j] })
 		for _, z := range zs {
 			l.send(f.id, PacketProposal, z, l.outstanding[z].data)
-			f.unacked[z] = l.now
+			f.unacked = append(f.unacked, sentProposal{z, l.now})
 		}
 	}
 	f.forwarding = true
@@ -653,13 +680,7 @@ func (l *Leader) Tick(now time.Time) {
 		if f.phase < lpBroadcast {
 			continue
 		}
-		oldest := time.Time{}
-		for _, at := range f.unacked {
-			if oldest.IsZero() || at.Before(oldest) {
-				oldest = at
-			}
-		}
-		if !oldest.IsZero() && now.Sub(oldest) > syncTimeout {
+		if len(f.unacked) > 0 && now.Sub(f.unacked[0].at) > syncTimeout {
 			l.drop(f, "closing connection to peer due to transaction timeout")
 			continue
 		}

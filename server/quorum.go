@@ -772,9 +772,11 @@ func (q *quorumDriver) drainInflight() {
 	if i == 0 {
 		return
 	}
-	ready := q.inflight[:i]
-	q.inflight = append([]*Request(nil), q.inflight[i:]...)
+	// Trimmed from the front, so the rest is not copied at each commit.
+	ready := q.inflight[:i:i]
+	q.inflight = q.inflight[i:]
 	q.p.apply(ready)
+	clear(ready)
 }
 
 // truncate cuts the log after zxid and reloads the database from disk.
