@@ -409,7 +409,17 @@ func TestReadZooKeeperDataDir(t *testing.T) {
 			if n := len(logFileNames(t, st.LogDir())); n < 3 {
 				t.Errorf("only %d log files: snapCount did not roll the log", n)
 			}
-			if r := Verify(dataDir, logDir, o); r.Errors != 0 || r.Warnings != 0 {
+			// The one warning allowed: a fuzzy snapshot ZooKeeper took under
+			// load may store a digest of no actual state (it depends on
+			// ZooKeeper's timing; see fuzzyDigestNote).
+			r := Verify(dataDir, logDir, o)
+			warns := 0
+			for _, f := range r.Findings {
+				if f.Sev == SevWarn && !strings.HasSuffix(f.Msg, fuzzyDigestNote) {
+					warns++
+				}
+			}
+			if r.Errors != 0 || warns != 0 {
 				t.Errorf("verify:\n%s", findingsText(r))
 			}
 			// Our writer, fed the txns ZooKeeper logged, writes the same
