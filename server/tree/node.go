@@ -263,8 +263,17 @@ func (k *childTable) get(name string) *Node {
 	if k.big != nil {
 		return k.big[name]
 	}
+	if g, i := k.slot(name); g != nil {
+		return g.slots[i]
+	}
+	return nil
+}
+
+// slot finds the group and slot holding the child called name; nil when
+// there is none. The table is not a Go map.
+func (k *childTable) slot(name string) (*group, int) {
 	if k.used == 0 {
-		return nil
+		return nil, 0
 	}
 	h := hashName(name)
 	h2 := uint8(h & 0x7f)
@@ -273,12 +282,12 @@ func (k *childTable) get(name string) *Node {
 	for step := uint64(1); ; step++ {
 		g := &k.groups[gi]
 		for m := matchH2(g.ctrl, h2); m != 0; m &= m - 1 {
-			if c := g.slots[slotOf(m)]; c.name() == name {
-				return c
+			if i := slotOf(m); g.slots[i].name() == name {
+				return g, i
 			}
 		}
 		if matchEmpty(g.ctrl) != 0 {
-			return nil
+			return nil, 0
 		}
 		gi = (gi + step) & mask
 	}
@@ -378,42 +387,26 @@ func (k *childTable) remove(name string) *Node {
 		}
 		return c
 	}
-	if k.used == 0 {
+	g, i := k.slot(name)
+	if g == nil {
 		return nil
 	}
-	h := hashName(name)
-	h2 := uint8(h & 0x7f)
-	mask := uint64(len(k.groups) - 1)
-	gi := (h >> 7) & mask
-	for step := uint64(1); ; step++ {
-		g := &k.groups[gi]
-		for m := matchH2(g.ctrl, h2); m != 0; m &= m - 1 {
-			i := slotOf(m)
-			c := g.slots[i]
-			if c.name() != name {
-				continue
-			}
-			// A group with an empty slot never made a probe move on, so
-			// the slot can be empty again; else it stays deleted.
-			if matchEmpty(g.ctrl) != 0 {
-				setCtrl(g, i, ctrlEmpty)
-			} else {
-				setCtrl(g, i, ctrlDeleted)
-				k.dead++
-			}
-			g.slots[i] = nil
-			k.used--
-			switch {
-			case k.used == 0:
-				k.groups, k.dead = nil, 0
-			case len(k.groups) > 8 && int(k.used) < len(k.groups):
-				k.rehash(len(k.groups) / 4)
-			}
-			return c
-		}
-		if matchEmpty(g.ctrl) != 0 {
-			return nil
-		}
-		gi = (gi + step) & mask
+	c := g.slots[i]
+	// A group with an empty slot never made a probe move on, so the slot
+	// can be empty again; else it stays deleted.
+	if matchEmpty(g.ctrl) != 0 {
+		setCtrl(g, i, ctrlEmpty)
+	} else {
+		setCtrl(g, i, ctrlDeleted)
+		k.dead++
 	}
+	g.slots[i] = nil
+	k.used--
+	switch {
+	case k.used == 0:
+		k.groups, k.dead = nil, 0
+	case len(k.groups) > 8 && int(k.used) < len(k.groups):
+		k.rehash(len(k.groups) / 4)
+	}
+	return c
 }

@@ -8,6 +8,7 @@ package tree
 import (
 	"bytes"
 	"strings"
+	"unsafe"
 
 	"zkd/jute"
 	"zkd/wire"
@@ -224,9 +225,16 @@ func (t *DataTree) dropHolder(path string, h *Node) {
 
 // lookup returns the node linked at path below the root, or nil.
 func (t *DataTree) lookup(path string) *Node {
+	// The bytes are only read.
+	return t.lookupBytes(unsafe.Slice(unsafe.StringData(path), len(path)))
+}
+
+// lookupBytes is lookup for a path held in a byte slice, without
+// allocating.
+func (t *DataTree) lookupBytes(path []byte) *Node {
 	n := t.root
 	if len(path) < 2 || n == nil {
-		if path == "/" || path == "" {
+		if len(path) == 0 || path[0] == '/' {
 			return n
 		}
 		return nil
@@ -236,11 +244,11 @@ func (t *DataTree) lookup(path string) *Node {
 	}
 	rest := path[1:]
 	for {
-		i := strings.IndexByte(rest, '/')
+		i := bytes.IndexByte(rest, '/')
 		if i < 0 {
-			return n.child(rest)
+			return n.childBytes(rest)
 		}
-		if n = n.child(rest[:i]); n == nil {
+		if n = n.childBytes(rest[:i]); n == nil {
 			return nil
 		}
 		rest = rest[i+1:]
@@ -311,28 +319,7 @@ func (t *DataTree) Node(path string) *Node { return t.find(path) }
 // NodeBytes looks a node up by a path held in a byte slice, without
 // allocating.
 func (t *DataTree) NodeBytes(path []byte) *Node {
-	n := t.root
-	if len(path) < 2 || n == nil {
-		if len(path) == 0 || path[0] == '/' {
-			return n
-		}
-		return nil
-	}
-	if path[0] != '/' {
-		return nil
-	}
-	rest := path[1:]
-	for {
-		i := bytes.IndexByte(rest, '/')
-		if i < 0 {
-			n = n.childBytes(rest)
-			break
-		}
-		if n = n.childBytes(rest[:i]); n == nil {
-			break
-		}
-		rest = rest[i+1:]
-	}
+	n := t.lookupBytes(path)
 	if n == nil && t.orphans != nil {
 		n, _ = t.findOrphan(string(path), nil)
 	}
