@@ -102,7 +102,9 @@ func startZooKeeper(t *testing.T, dataDir, dataLogDir string, props ...string) *
 	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		if out, err := fourLetter(s.addr, "ruok"); err == nil && out == "imok" {
+		// ruok answers before the database is loaded; srvr only once
+		// ZooKeeper serves.
+		if out, err := fourLetter(s.addr, "srvr"); err == nil && strings.Contains(out, "Mode:") {
 			return s
 		}
 		select {
@@ -176,7 +178,8 @@ type quietLogger struct{}
 
 func (quietLogger) Printf(string, ...any) {}
 
-func connect(t *testing.T, addr string) *zk.Conn {
+// connect opens a session; on failure the logs are printed.
+func connect(t *testing.T, addr string, logs ...func() string) *zk.Conn {
 	t.Helper()
 	c, ev, err := zk.Connect([]string{addr}, 30*time.Second, zk.WithLogger(quietLogger{}))
 	if err != nil {
@@ -195,7 +198,11 @@ func connect(t *testing.T, addr string) *zk.Conn {
 				return c
 			}
 		case <-ctx.Done():
-			t.Fatal("no session with ZooKeeper")
+			var b strings.Builder
+			for _, l := range logs {
+				b.WriteString(l())
+			}
+			t.Fatalf("no session with ZooKeeper\n%s", b.String())
 		}
 	}
 }
@@ -375,7 +382,7 @@ func TestReadZooKeeperDataDir(t *testing.T) {
 				logDir = t.TempDir()
 			}
 			zks := startZooKeeper(t, dataDir, logDir, "-Dzookeeper.snapCount=40", "-Dzookeeper.extendedTypesEnabled=true")
-			c := connect(t, zks.addr)
+			c := connect(t, zks.addr, zks.log)
 			driveWorkload(t, c, 60)
 			seen := clientTree(t, c)
 			sid := c.SessionID()
@@ -476,7 +483,7 @@ func TestZooKeeperSnapshotZeroMatchesOurs(t *testing.T) {
 	dataDir := t.TempDir()
 	zks := startZooKeeper(t, dataDir, "")
 	// ruok answers before the database is loaded: wait for a session.
-	connect(t, zks.addr).Close()
+	connect(t, zks.addr, zks.log).Close()
 	zks.stop(t)
 	theirs, err := os.ReadFile(filepath.Join(dataDir, VersionDir, "snapshot.0"))
 	if err != nil {
@@ -612,7 +619,7 @@ func TestZooKeeperReadsOurDataDir(t *testing.T) {
 
 			// skipACL: the generated digest ACLs have no known password.
 			zks := startZooKeeper(t, dataDir, "", "-Dzookeeper.extendedTypesEnabled=true", "-Dzookeeper.skipACL=yes")
-			c := connect(t, zks.addr)
+			c := connect(t, zks.addr, zks.log)
 			seen := clientTree(t, c)
 			if v := mntrValue(t, zks.addr, "zk_digest_mismatches_count"); v != "0" {
 				t.Errorf("ZooKeeper counted %q digest mismatches loading our files\n%s", v, zks.log())
