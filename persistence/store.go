@@ -158,8 +158,12 @@ type RestoreInfo struct {
 	Replayed     int   // txns applied from the logs
 	LastZxid     int64 // the restored tree's last processed zxid
 	DigestErrors int   // digest mismatches met while replaying
-	Repaired     []string
-	Elapsed      time.Duration
+	// TxnDigestErrors are those of DigestErrors against the txns' own
+	// digests; the rest is the snapshot's stored digest, which a fuzzy
+	// snapshot ZooKeeper took under load may hold for no actual state.
+	TxnDigestErrors int
+	Repaired        []string
+	Elapsed         time.Duration
 }
 
 // Open prepares the version-2 directories (creating them as ZooKeeper
@@ -388,7 +392,7 @@ func (s *Store) Restore() (*tree.DataTree, error) {
 		t.LastProcessedZxid = highest
 	}
 	info.LastZxid = t.LastProcessedZxid
-	info.DigestErrors = check.mismatches
+	info.DigestErrors, info.TxnDigestErrors = check.mismatches, check.txnErrors
 	info.Repaired = it.Repaired
 	info.Elapsed = time.Since(start)
 	s.restored = info
