@@ -303,11 +303,22 @@ func (l *Learner) Tick(now time.Time) {
 	if l.failed {
 		return
 	}
-	limit := time.Duration(l.cfg.SyncLimit) * l.cfg.TickTime
-	if l.state != lsBroadcast {
-		limit = time.Duration(l.cfg.InitLimit) * l.cfg.TickTime
-	}
-	if now.Sub(l.lastPacket) > limit {
+	if limit := l.readTimeout(); now.Sub(l.lastPacket) > limit {
 		l.fail("read timeout: nothing from the leader for " + limit.String())
 	}
+}
+
+func (l *Learner) readTimeout() time.Duration {
+	if l.state != lsBroadcast {
+		return time.Duration(l.cfg.InitLimit) * l.cfg.TickTime
+	}
+	return time.Duration(l.cfg.SyncLimit) * l.cfg.TickTime
+}
+
+// NextDeadline is when Tick would find the leader silent for too long:
+// ZooKeeper's learners notice by a socket read timeout, all at about the
+// same time after the leader's last ping, and so start the next election
+// together.
+func (l *Learner) NextDeadline() time.Time {
+	return l.lastPacket.Add(l.readTimeout() + time.Millisecond)
 }

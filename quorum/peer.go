@@ -317,6 +317,8 @@ func (p *Peer) NextDeadline(now time.Time) time.Time {
 		return p.elect.NextDeadline()
 	case p.leader != nil:
 		return p.leader.NextDeadline()
+	case p.learner != nil:
+		return p.learner.NextDeadline()
 	}
 	return now.Add(p.cfg.TickTime / 2)
 }
