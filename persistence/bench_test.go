@@ -119,14 +119,7 @@ func BenchmarkRestore(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				st2, err := Open(o)
-				if err != nil {
-					b.Fatal(err)
-				}
-				tr, err := st2.Restore()
-				if err != nil {
-					b.Fatal(err)
-				}
+				_, tr := openRestored(b, o)
 				if tr.NodeCount() != t.NodeCount() || tr.LastProcessedZxid != t.LastProcessedZxid {
 					b.Fatalf("restored %d nodes at %x", tr.NodeCount(), tr.LastProcessedZxid)
 				}
@@ -168,14 +161,7 @@ func BenchmarkRestoreDir(b *testing.B) {
 	o.Log = testLogger
 	b.ReportAllocs()
 	for b.Loop() {
-		st, err := Open(o)
-		if err != nil {
-			b.Fatal(err)
-		}
-		tr, err := st.Restore()
-		if err != nil {
-			b.Fatal(err)
-		}
+		st, tr := openRestored(b, o)
 		b.ReportMetric(float64(st.LastRestore().Replayed), "replayed")
 		b.ReportMetric(float64(tr.NodeCount()), "nodes")
 	}

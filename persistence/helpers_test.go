@@ -291,3 +291,17 @@ func (noLock) Lock()   {}
 func (noLock) Unlock() {}
 
 func adler32Of(b []byte) uint32 { return adler32.Checksum(b) }
+
+// openRestored opens a store on o and restores its database.
+func openRestored(tb testing.TB, o Options) (*Store, *tree.DataTree) {
+	tb.Helper()
+	st, err := Open(o)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tr, err := st.Restore()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st, tr
+}

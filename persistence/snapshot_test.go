@@ -227,13 +227,7 @@ func TestTruncatedSnapshotsFallBack(t *testing.T) {
 			o := testOptions(t)
 			o.Compression = comp
 			o.PreAllocSize = 64 << 10
-			st, err := Open(o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := st.Restore(); err != nil {
-				t.Fatal(err)
-			}
+			st, _ := openRestored(t, o)
 			g := newGen(7)
 			var txns []*wire.Txn
 			for i := 0; i < 40; i++ {
@@ -284,13 +278,7 @@ func TestFuzzySnapshotWhileApplying(t *testing.T) {
 	for round := 0; round < 5; round++ {
 		o := testOptions(t)
 		o.PreAllocSize = 1 << 20
-		st, err := Open(o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := st.Restore(); err != nil {
-			t.Fatal(err)
-		}
+		st, _ := openRestored(t, o)
 		g := newGen(int64(100 + round))
 		var mu sync.Mutex
 		w := st.Log()

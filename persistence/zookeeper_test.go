@@ -393,14 +393,7 @@ func TestReadZooKeeperDataDir(t *testing.T) {
 			o.ForceSync = false
 			o.ExtendedTypes = true
 			o.Log = testLogger
-			st, err := Open(o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr, err := st.Restore()
-			if err != nil {
-				t.Fatal(err)
-			}
+			st, tr := openRestored(t, o)
 			info := st.LastRestore()
 			t.Logf("restored %s + %d txns to 0x%x", filepath.Base(info.Snapshot), info.Replayed, info.LastZxid)
 			if info.TxnDigestErrors != 0 {
