@@ -205,8 +205,8 @@ func diffTrees(a, b *tree.DataTree) string {
 			add("%s missing in second", p)
 			return true
 		}
-		if !bytes.Equal(n.Data, m.Data) {
-			add("%s data %q != %q", p, n.Data, m.Data)
+		if !bytes.Equal(n.Data(), m.Data()) {
+			add("%s data %q != %q", p, n.Data(), m.Data())
 		}
 		if n.Stat != m.Stat {
 			add("%s stat %+v != %+v", p, n.Stat, m.Stat)

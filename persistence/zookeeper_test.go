@@ -253,8 +253,8 @@ func compareWithClient(t *testing.T, tr *tree.DataTree, seen map[string]clientNo
 			t.Errorf("%s is in the tree but the client did not see it", p)
 			return true
 		}
-		if !bytes.Equal(node.Data, cn.Data) && !(len(node.Data) == 0 && len(cn.Data) == 0) {
-			t.Errorf("%s: data %q, client saw %q", p, node.Data, cn.Data)
+		if !bytes.Equal(node.Data(), cn.Data) && !(len(node.Data()) == 0 && len(cn.Data) == 0) {
+			t.Errorf("%s: data %q, client saw %q", p, node.Data(), cn.Data)
 		}
 		s := zkClientStat(tr, node)
 		want := jute.Stat{Czxid: cn.Stat.Czxid, Mzxid: cn.Stat.Mzxid, Ctime: cn.Stat.Ctime, Mtime: cn.Stat.Mtime,
@@ -296,7 +296,7 @@ func zkClientStat(tr *tree.DataTree, n *tree.Node) jute.Stat {
 	st := &n.Stat
 	s := jute.Stat{Czxid: st.Czxid, Mzxid: st.Mzxid, Ctime: st.Ctime, Mtime: st.Mtime, Version: st.Version,
 		Cversion: st.Cversion*2 - int32(n.NumChildren()), Aversion: st.Aversion, EphemeralOwner: st.EphemeralOwner,
-		DataLength: int32(len(n.Data)), NumChildren: int32(n.NumChildren()), Pzxid: st.Pzxid}
+		DataLength: int32(len(n.Data())), NumChildren: int32(n.NumChildren()), Pzxid: st.Pzxid}
 	if tr.OwnerType(st.EphemeralOwner) != tree.EphemeralNormal {
 		s.EphemeralOwner = 0
 	}
@@ -495,9 +495,8 @@ func TestZooKeeperSnapshotZeroMatchesOurs(t *testing.T) {
 	}
 	// ZooKeeper's system nodes hold empty, not null, data.
 	for _, p := range []string{"/", tree.ZookeeperPath, tree.QuotaPath, tree.ConfigPath} {
-		if n := fresh.Node(p); n.Data == nil {
-			t.Logf("KNOWN DIFFERENCE: tree.New() gives %s null data, ZooKeeper an empty array; patched here", p)
-			n.Data = []byte{}
+		if n := fresh.Node(p); n.Data() == nil {
+			t.Errorf("tree.New() gives %s null data, ZooKeeper an empty array", p)
 		}
 	}
 	p, err := WriteSnapshot(dir, fresh, noLock{}, SnapWriteOptions{Digest: true, NoSync: true})

@@ -52,7 +52,7 @@ func (p *processor) record(path string) (*changeRecord, error) {
 	}
 	return &changeRecord{
 		zxid: -1, path: path, stat: n.Stat, childCount: n.NumChildren(),
-		acl: p.srv.tree.ACLOf(n), data: n.Data, nodeDigest: n.Digest(),
+		acl: p.srv.tree.ACLOf(n), data: n.Data(), nodeDigest: n.Digest(path),
 	}, nil
 }
 

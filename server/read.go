@@ -164,7 +164,7 @@ func (s *Server) readNode(c *Conn, xid int32, op wire.OpCode, body []byte, auth 
 		s.watches.Data.Add(string(path), c, modeStandard)
 	}
 	off := c.beginReply(xid, zxid, wire.ErrOK)
-	c.enc.Buffer(n.Data)
+	c.enc.Buffer(n.Data())
 	s.encodeStat(&c.enc, n)
 	c.endReply(off)
 }
@@ -189,7 +189,7 @@ func (s *Server) encodeStat(e *jute.Encoder, n *tree.Node) {
 	e.Int(tree.ClientCversion(st.Cversion, n.NumChildren()))
 	e.Int(st.Aversion)
 	e.Long(s.tree.ClientOwner(st.EphemeralOwner))
-	e.Int(int32(len(n.Data)))
+	e.Int(int32(len(n.Data())))
 	e.Int(int32(n.NumChildren()))
 	e.Long(st.Pzxid)
 }
@@ -346,7 +346,7 @@ func (s *Server) multiRead(c *Conn, m *wire.MultiRequest, auth []jute.Id) (jute.
 			if r.Watch {
 				s.watches.Data.Add(r.Path, c, modeStandard)
 			}
-			rec = &jute.GetDataResponse{Data: n.Data, Stat: s.tree.ClientStat(n)}
+			rec = &jute.GetDataResponse{Data: n.Data(), Stat: s.tree.ClientStat(n)}
 		default:
 			err = wire.ErrBadArguments
 		}

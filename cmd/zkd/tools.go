@@ -134,9 +134,9 @@ func snapshotDump(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(w, "  pZxid = %s\n  cversion = %d\n  dataVersion = %d\n  aclVersion = %d\n", javaHex(st.Pzxid), st.Cversion, st.Version, st.Aversion)
 		fmt.Fprintf(w, "  ephemeralOwner = %s\n", javaHex(st.EphemeralOwner))
 		if *data {
-			fmt.Fprintf(w, "  data = %s\n", base64.StdEncoding.EncodeToString(n.Data))
+			fmt.Fprintf(w, "  data = %s\n", base64.StdEncoding.EncodeToString(n.Data()))
 		} else {
-			fmt.Fprintf(w, "  dataLength = %d\n", len(n.Data))
+			fmt.Fprintf(w, "  dataLength = %d\n", len(n.Data()))
 		}
 		dtZxid = max(dtZxid, st.Mzxid, st.Pzxid)
 		for _, c := range sortedChildren(n) {
@@ -233,10 +233,10 @@ func dumpSnapshotJSON(w io.Writer, sf *persistence.SnapshotFile, withData bool) 
 			Path: p, Czxid: "0x" + hexID(st.Czxid), Mzxid: "0x" + hexID(st.Mzxid), Pzxid: "0x" + hexID(st.Pzxid),
 			Ctime: st.Ctime, Mtime: st.Mtime, Version: st.Version, Cversion: st.Cversion, Aversion: st.Aversion,
 			EphemeralOwner: "0x" + hexID(st.EphemeralOwner), Type: ownerType(t, st.EphemeralOwner),
-			DataLength: len(n.Data), NumChildren: n.NumChildren(), ACL: []jsonACL{},
+			DataLength: len(n.Data()), NumChildren: n.NumChildren(), ACL: []jsonACL{},
 		}
 		if withData {
-			s := base64.StdEncoding.EncodeToString(n.Data)
+			s := base64.StdEncoding.EncodeToString(n.Data())
 			jn.Data = &s
 		}
 		for _, a := range t.ACLOf(n) {

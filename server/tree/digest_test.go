@@ -122,9 +122,9 @@ func TestTreeDigestIsASum(t *testing.T) {
 		switch {
 		case strings.HasPrefix(p, "/zookeeper/"):
 		case p == "/":
-			sum += uint64(refNodeDigest("", n.Data, &n.Stat))
+			sum += uint64(refNodeDigest("", n.Data(), &n.Stat))
 		default:
-			sum += uint64(refNodeDigest(p, n.Data, &n.Stat))
+			sum += uint64(refNodeDigest(p, n.Data(), &n.Stat))
 		}
 	}
 	if int64(sum) != a.Digest() {

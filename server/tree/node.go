@@ -12,19 +12,45 @@ import (
 // Node is a znode.
 //
 // The tree is a trie: a node holds its name (its last path component)
-// and its children by name; there is no map of full paths. A Node is 112
+// and its children by name; there is no map of full paths. A Node is 96
 // bytes, a Go size class: the name and the child table share one pointer
-// (ext), and the name's length and two flags share one word (bits).
+// (ext), the name's length and two flags share one word (bits), the data
+// is a pointer and a 32-bit length (jute buffers are never longer), and
+// the node's digest is computed when it is needed rather than kept.
 type Node struct {
-	Data []byte
+	// data is the first byte of the node's data: nil for null data, the
+	// runtime's zero-size base for empty data.
+	data unsafe.Pointer
 	ACL  int64
 	Stat jute.StatPersisted
 	// ext is the first byte of the name (nil for an empty name) until the
 	// node first gets a child; from then on it is a *nodeExt holding the
 	// name and the child table (bits&hasExt tells which).
-	ext    unsafe.Pointer
-	digest uint32
-	bits   uint32
+	ext  unsafe.Pointer
+	size uint32 // len(data)
+	bits uint32
+}
+
+// newNode returns a node holding data and the ACL id acl.
+func newNode(data []byte, acl int64) *Node {
+	n := &Node{ACL: acl}
+	n.setData(data)
+	return n
+}
+
+// Data is the node's data (nil when it is null, as ZooKeeper keeps a
+// create's null data). It must not be modified.
+func (n *Node) Data() []byte {
+	if n.data == nil {
+		return nil
+	}
+	return unsafe.Slice((*byte)(n.data), n.size)
+}
+
+// setData makes data, which must not change afterwards, the node's data.
+func (n *Node) setData(data []byte) {
+	n.data = unsafe.Pointer(unsafe.SliceData(data))
+	n.size = uint32(len(data))
 }
 
 const (

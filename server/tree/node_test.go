@@ -6,9 +6,26 @@ import (
 	"os"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"zkd/wire"
 )
+
+// TestNodeData checks that a node keeps null, empty and other data apart,
+// and that a Node fills the 96-byte size class (a tree's memory is
+// mostly its nodes).
+func TestNodeData(t *testing.T) {
+	if s := unsafe.Sizeof(Node{}); s != 96 {
+		t.Errorf("Node is %d bytes, want 96", s)
+	}
+	for _, data := range [][]byte{nil, {}, []byte("x"), make([]byte, 1<<20)} {
+		n := newNode(data, OpenACLUnsafeID)
+		got := n.Data()
+		if (got == nil) != (data == nil) || len(got) != len(data) || (len(data) > 0 && &got[0] != &data[0]) {
+			t.Errorf("data of %d bytes (nil %v): got %d bytes (nil %v)", len(data), data == nil, len(got), got == nil)
+		}
+	}
+}
 
 // TestChildTable checks the child table against a map through inserts
 // and removals that make it grow, shrink, fill with deleted slots, turn
@@ -186,7 +203,7 @@ func TestOrphans(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 7))
 		tr := newEmpty()
-		tr.root = &Node{Data: []byte{}}
+		tr.root = newNode([]byte{}, 0)
 		tr.putNode("/", tr.root)
 		m := &zkModel{nodes: map[string]*zkNode{"/": {data: []byte{}, children: map[string]bool{}}}}
 		var history []string
@@ -240,8 +257,8 @@ func TestOrphans(t *testing.T) {
 				if n == nil {
 					continue
 				}
-				if string(n.Data) != string(mn.data) || n.Stat.Pzxid != mn.pzxid {
-					t.Fatalf("seed %d step %d: %s data %q pzxid %d, model %q %d", seed, step, q, n.Data, n.Stat.Pzxid, mn.data, mn.pzxid)
+				if string(n.Data()) != string(mn.data) || n.Stat.Pzxid != mn.pzxid {
+					t.Fatalf("seed %d step %d: %s data %q pzxid %d, model %q %d", seed, step, q, n.Data(), n.Stat.Pzxid, mn.data, mn.pzxid)
 				}
 				var names []string
 				for c := range mn.children {
@@ -250,7 +267,7 @@ func TestOrphans(t *testing.T) {
 				if !slices.Equal(sorted(n.ChildNames()), sorted(names)) {
 					t.Fatalf("seed %d step %d: %s children %q, model %q", seed, step, q, sorted(n.ChildNames()), sorted(names))
 				}
-				digest += uint64(NodeDigest(q, n.Data, &n.Stat))
+				digest += uint64(NodeDigest(q, n.Data(), &n.Stat))
 			}
 			if tr.Digest() != int64(digest) {
 				t.Fatalf("seed %d step %d: digest %d, of the model's nodes %d", seed, step, tr.Digest(), int64(digest))

@@ -80,7 +80,7 @@ func (t *DataTree) QuotaLimits(prefix string) StatsTrack {
 	if n == nil {
 		return nil
 	}
-	return ParseStatsTrack(n.Data)
+	return ParseStatsTrack(n.Data())
 }
 
 // QuotaStats returns the usage of a quota path.
@@ -89,7 +89,7 @@ func (t *DataTree) QuotaStats(prefix string) StatsTrack {
 	if n == nil {
 		return nil
 	}
-	return ParseStatsTrack(n.Data)
+	return ParseStatsTrack(n.Data())
 }
 
 func trimQuotaPath(p string) string { return strings.TrimPrefix(p, QuotaPath) }
@@ -133,10 +133,10 @@ func (t *DataTree) updateQuotaStat(prefix string, bytes, count int64) {
 	if n == nil {
 		return
 	}
-	st := ParseStatsTrack(n.Data)
+	st := ParseStatsTrack(n.Data())
 	st["count"] = st.Get("count") + count
 	st["bytes"] = st.Get("bytes") + bytes
-	n.Data = []byte(st.String())
+	n.setData([]byte(st.String()))
 }
 
 // recountQuota sets a stats node from a walk of the quota'd subtree.
@@ -150,13 +150,13 @@ func (t *DataTree) recountQuota(prefix string) {
 	if root := t.get(prefix); root != nil {
 		t.walk(prefix, root, func(_ string, n *Node) bool {
 			count++
-			bytes += int64(len(n.Data))
+			bytes += int64(len(n.Data()))
 			return true
 		})
 	}
 	st := StatsTrack{"count": count, "bytes": bytes}
-	t.preChange(sn)
-	sn.Data = []byte(st.String())
+	t.preChange(statPath, sn)
+	sn.setData([]byte(st.String()))
 	t.postChange(statPath, sn)
 }
 

@@ -136,7 +136,7 @@ func TestQuotaPrefixDeepest(t *testing.T) {
 func TestQuotaSetupAfterSnapshot(t *testing.T) {
 	tr, _ := quotaTree(t)
 	// Stale stats in the stored node.
-	tr.Node(QuotaPath + "/q/" + QuotaStatNode).Data = []byte("count=99,bytes=99")
+	tr.Node(QuotaPath + "/q/" + QuotaStatNode).setData([]byte("count=99,bytes=99"))
 	back := roundTrip(t, tr)
 	if got := back.QuotaPrefix("/q/a"); got != "/q" {
 		t.Fatalf("quota index after load: %q", got)

@@ -145,7 +145,7 @@ func (s *Snapshot) WriteTo(w io.Writer, lock sync.Locker) (int64, error) {
 				name = ""
 			}
 			e.String(name)
-			e.Buffer(n.Data)
+			e.Buffer(n.Data())
 			e.Long(acl)
 			n.Stat.Encode(&e)
 			if k := n.kids(false); k != nil {
@@ -281,8 +281,7 @@ func (b *treeBuilder) add(t *DataTree, n *Node, path []byte) error {
 	}
 	b.last = append(b.last[:0], path...)
 	t.count++
-	n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
-	t.digest += uint64(n.digest)
+	t.digest += uint64(nodeDigest(&t.scratch, path, n.Data(), &n.Stat))
 	if n.Stat.EphemeralOwner != 0 {
 		p := "/"
 		if len(path) > 0 {
@@ -450,7 +449,8 @@ func ReadSnapshot(s *jute.Stream) (*DataTree, error) {
 			rc := &batch.recs[i]
 			path := batch.paths[off : off+int(rc.plen)]
 			off += int(rc.plen)
-			n := &Node{Data: rc.data, ACL: rc.acl, Stat: rc.stat}
+			n := newNode(rc.data, rc.acl)
+			n.Stat = rc.stat
 			if err := b.add(t, n, path); err != nil {
 				return nil, err
 			}
@@ -509,8 +509,7 @@ func (t *DataTree) Finish() {
 			if n.Stat.EphemeralOwner != 0 {
 				t.indexOwner(string(path), n.Stat.EphemeralOwner)
 			}
-			n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
-			t.digest += uint64(n.digest)
+			t.digest += uint64(nodeDigest(&t.scratch, path, n.Data(), &n.Stat))
 		})
 	}
 	t.restored, t.owned = false, nil

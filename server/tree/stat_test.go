@@ -181,12 +181,12 @@ func TestSetDataStat(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := jute.StatPersisted{Czxid: 1, Mzxid: 7, Pzxid: 1, Ctime: 1000, Mtime: 7000, Version: 1}
-	if n.Stat != want || !bytes.Equal(n.Data, []byte("hello")) {
+	if n.Stat != want || !bytes.Equal(n.Data(), []byte("hello")) {
 		t.Fatalf("stat %+v", n.Stat)
 	}
 	// The version is the txn's, not old+1.
-	if n, _ = tr.SetData("/a", nil, 9, 8, 8000); n.Stat.Version != 9 || n.Data != nil || tr.ClientStat(n).DataLength != 0 {
-		t.Fatalf("version %d data %v", n.Stat.Version, n.Data)
+	if n, _ = tr.SetData("/a", nil, 9, 8, 8000); n.Stat.Version != 9 || n.Data() != nil || tr.ClientStat(n).DataLength != 0 {
+		t.Fatalf("version %d data %v", n.Stat.Version, n.Data())
 	}
 	if _, err := tr.SetData("/nope", nil, 1, 9, 0); err != wire.ErrNoNode {
 		t.Fatalf("missing node: %v", err)

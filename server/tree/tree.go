@@ -37,7 +37,7 @@ func (t *DataTree) CopyStat(n *Node, s *jute.Stat) {
 	s.Cversion = ClientCversion(n.Stat.Cversion, kids)
 	s.Aversion = n.Stat.Aversion
 	s.EphemeralOwner = t.ClientOwner(n.Stat.EphemeralOwner)
-	s.DataLength = int32(len(n.Data))
+	s.DataLength = int32(len(n.Data()))
 	s.NumChildren = int32(kids)
 	s.Pzxid = n.Stat.Pzxid
 }
@@ -131,12 +131,14 @@ func New() *DataTree {
 	t := newEmpty()
 	// ZooKeeper's system nodes hold empty (not null) data, and the config
 	// node's ACL is set once with version -1 (DataTree.addConfigNode).
-	t.root = &Node{Data: []byte{}, ACL: OpenACLUnsafeID}
+	t.root = newNode([]byte{}, OpenACLUnsafeID)
 	t.putNode("/", t.root)
-	zk := &Node{Data: []byte{}, ACL: OpenACLUnsafeID}
+	zk := newNode([]byte{}, OpenACLUnsafeID)
 	t.link(t.root, ZookeeperPath, zk)
-	t.link(zk, QuotaPath, &Node{Data: []byte{}, ACL: OpenACLUnsafeID})
-	t.link(zk, ConfigPath, &Node{Data: []byte{}, ACL: t.ACLs.Convert(ReadACLUnsafe), Stat: jute.StatPersisted{Aversion: -1}})
+	t.link(zk, QuotaPath, newNode([]byte{}, OpenACLUnsafeID))
+	config := newNode([]byte{}, t.ACLs.Convert(ReadACLUnsafe))
+	config.Stat.Aversion = -1
+	t.link(zk, ConfigPath, config)
 	return t
 }
 
@@ -177,8 +179,7 @@ func (t *DataTree) putNode(path string, n *Node) {
 			t.removeNode(path, parentPath, name, old)
 		}
 	}
-	n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
-	t.digest += uint64(n.digest)
+	t.digest += uint64(t.nodeDigest(path, n))
 	t.count++
 }
 
@@ -187,12 +188,12 @@ func (t *DataTree) putNode(path string, n *Node) {
 // the owner indexes and quotas. Its children stay in the map, as orphans
 // held at its path.
 func (t *DataTree) removeNode(path, parentPath, name string, n *Node) {
-	t.digest -= uint64(n.digest)
+	t.digest -= uint64(t.nodeDigest(path, n))
 	t.count--
 	n.bits |= detached
 	t.ACLs.Release(n.ACL)
 	t.unindexOwner(path, n.Stat.EphemeralOwner)
-	t.quotaDeleted(path, parentPath, name, n.Data)
+	t.quotaDeleted(path, parentPath, name, n.Data())
 	if n.NumChildren() > 0 {
 		t.addHolder(path, n)
 	}
@@ -301,12 +302,15 @@ func (t *DataTree) findOrphan(path string, except *Node) (n, holder *Node) {
 }
 
 // preChange and postChange keep the tree digest in step with a node's
-// content.
-func (t *DataTree) preChange(n *Node) { t.digest -= uint64(n.digest) }
+// content: the node's digest before the change goes out, the one after
+// comes in.
+func (t *DataTree) preChange(path string, n *Node) { t.digest -= uint64(t.nodeDigest(path, n)) }
 
-func (t *DataTree) postChange(path string, n *Node) {
-	n.digest = nodeDigest(&t.scratch, path, n.Data, &n.Stat)
-	t.digest += uint64(n.digest)
+func (t *DataTree) postChange(path string, n *Node) { t.digest += uint64(t.nodeDigest(path, n)) }
+
+// nodeDigest is n's contribution to the tree digest, n being at path.
+func (t *DataTree) nodeDigest(path string, n *Node) uint32 {
+	return nodeDigest(&t.scratch, path, n.Data(), &n.Stat)
 }
 
 // Digest is the tree digest (digest version 2).
@@ -375,7 +379,7 @@ func setKeys(m map[string]struct{}) []string {
 // approximate_data_size metric.
 func (t *DataTree) ApproximateDataSize() int64 {
 	var n int64
-	t.all(func(path []byte, nd *Node) { n += int64(len(path) + len(nd.Data)) })
+	t.all(func(path []byte, nd *Node) { n += int64(len(path) + len(nd.Data())) })
 	return n
 }
 
@@ -480,18 +484,15 @@ func (t *DataTree) CreateNode(path string, data []byte, acl []jute.ACL, owner in
 		return nil, wire.ErrNodeExists
 	}
 	aclID := t.ACLs.Convert(acl)
-	n := &Node{
-		Data: data,
-		ACL:  aclID,
-		Stat: jute.StatPersisted{
-			Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
-			Ctime: time, Mtime: time,
-			EphemeralOwner: owner,
-		},
+	n := newNode(data, aclID)
+	n.Stat = jute.StatPersisted{
+		Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
+		Ctime: time, Mtime: time,
+		EphemeralOwner: owner,
 	}
 	// A copy, so that the node does not keep the whole path alive.
 	n.setName(strings.Clone(name))
-	t.preChange(parent)
+	t.preChange(parentPath, parent)
 	if parentCVersion == -1 {
 		parentCVersion = parent.Stat.Cversion + 1
 	}
@@ -564,7 +565,7 @@ func (t *DataTree) DeleteNode(path string, zxid int64) error {
 	if parent == nil {
 		return wire.ErrNoNode
 	}
-	t.preChange(parent)
+	t.preChange(parentPath, parent)
 	n := parent.removeChild(name)
 	if zxid > parent.Stat.Pzxid {
 		parent.Stat.Pzxid = zxid
@@ -596,9 +597,9 @@ func (t *DataTree) SetData(path string, data []byte, version int32, zxid, time i
 	if n == nil {
 		return nil, wire.ErrNoNode
 	}
-	old := n.Data
-	t.preChange(n)
-	n.Data = data
+	old := n.Data()
+	t.preChange(path, n)
+	n.setData(data)
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version
@@ -620,7 +621,7 @@ func (t *DataTree) SetACL(path string, acl []jute.ACL, version int32) (*Node, er
 		s.aclChanged(path, n.ACL)
 	}
 	t.ACLs.Release(n.ACL)
-	t.preChange(n)
+	t.preChange(path, n)
 	n.Stat.Aversion = version
 	n.ACL = t.ACLs.Convert(acl)
 	t.postChange(path, n)
@@ -641,7 +642,7 @@ func (t *DataTree) SetCversionPzxid(path string, cversion int32, zxid int64) err
 		cversion = n.Stat.Cversion + 1
 	}
 	if cversion > n.Stat.Cversion {
-		t.preChange(n)
+		t.preChange(path, n)
 		n.Stat.Cversion = cversion
 		n.Stat.Pzxid = zxid
 		t.postChange(path, n)
@@ -683,5 +684,5 @@ func countBelow(n *Node) int {
 	return count
 }
 
-// Digest is the node's contribution to the tree digest.
-func (n *Node) Digest() uint32 { return n.digest }
+// Digest is n's contribution to the tree digest, n being at path.
+func (n *Node) Digest(path string) uint32 { return NodeDigest(path, n.Data(), &n.Stat) }

@@ -76,7 +76,7 @@ func TestProcessTxnEveryType(t *testing.T) {
 		{name: "setData", txn: txn(wire.OpSetData, s, 6, &jute.SetDataTxn{Path: "/a", Data: []byte("yy"), Version: 1}),
 			path: "/a", stat: true, events: []Event{ev(wire.EventNodeDataChanged, "/a", 6)},
 			check: func(t *testing.T) {
-				if n := tr.Node("/a"); n.Stat.Version != 1 || n.Stat.Mzxid != 6 || n.Stat.Mtime != 6000 || string(n.Data) != "yy" {
+				if n := tr.Node("/a"); n.Stat.Version != 1 || n.Stat.Mzxid != 6 || n.Stat.Mtime != 6000 || string(n.Data()) != "yy" {
 					t.Fatalf("%+v", n.Stat)
 				}
 			}},
@@ -90,8 +90,8 @@ func TestProcessTxnEveryType(t *testing.T) {
 		{name: "reconfig", txn: txn(wire.OpReconfig, s, 8, &jute.SetDataTxn{Path: ConfigPath, Data: []byte("version=100000008"), Version: -1}),
 			path: ConfigPath, stat: true, events: []Event{ev(wire.EventNodeDataChanged, ConfigPath, 8)},
 			check: func(t *testing.T) {
-				if n := tr.Node(ConfigPath); string(n.Data) != "version=100000008" || n.Stat.Version != -1 {
-					t.Fatalf("%q %+v", n.Data, n.Stat)
+				if n := tr.Node(ConfigPath); string(n.Data()) != "version=100000008" || n.Stat.Version != -1 {
+					t.Fatalf("%q %+v", n.Data(), n.Stat)
 				}
 			}},
 		{name: "check", txn: txn(wire.OpCheck, s, 9, &jute.CheckVersionTxn{Path: "/a", Version: 1}), path: "/a"},
@@ -199,7 +199,7 @@ func TestProcessMulti(t *testing.T) {
 	if r.Multi[3].Stat.Version != 1 || !r.Multi[1].HasStat || r.Multi[1].Path != "/m/n" {
 		t.Fatalf("sub results %+v", r.Multi)
 	}
-	if tr.Node("/m/n") == nil || tr.Node("/gone") != nil || string(tr.Node("/x").Data) != "w" || len(tr.Containers()) != 1 {
+	if tr.Node("/m/n") == nil || tr.Node("/gone") != nil || string(tr.Node("/x").Data()) != "w" || len(tr.Containers()) != 1 {
 		t.Fatal("multi not applied")
 	}
 	if len(w.take()) != 9 {
@@ -226,7 +226,7 @@ func TestProcessMulti(t *testing.T) {
 			t.Fatalf("sub %d: %+v", i, r.Multi[i])
 		}
 	}
-	if tr.Node("/new") != nil || string(tr.Node("/x").Data) != "w" || tr.Digest() != digest {
+	if tr.Node("/new") != nil || string(tr.Node("/x").Data()) != "w" || tr.Digest() != digest {
 		t.Fatal("the failed multi changed the tree")
 	}
 	if len(w.take()) != 0 {
@@ -292,7 +292,7 @@ func TestReplayTolerance(t *testing.T) {
 		if st := tr.Node("/p").Stat; st.Cversion != 4 || st.Pzxid != 9 {
 			t.Fatalf("parent %+v", st)
 		}
-		if string(tr.Node("/p/c").Data) != "snap" {
+		if string(tr.Node("/p/c").Data()) != "snap" {
 			t.Fatal("the node must stay as the snapshot has it")
 		}
 		// parentCVersion -1 (a V0 create) means current + 1.
