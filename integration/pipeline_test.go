@@ -1,8 +1,10 @@
 package integration
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
+	"time"
 
 	"zkd/jute"
 	"zkd/wire"
@@ -52,4 +54,54 @@ func TestPipelinedRequestsInOrder(t *testing.T) {
 
 func openACL() []jute.ACL {
 	return []jute.ACL{{Perms: wire.PermAll, ID: jute.Id{Scheme: "world", ID: "anyone"}}}
+}
+
+// TestLargeRepliesBehindWrites queues big reads behind writes while the
+// client stops reading, so replies written after an apply meet a full
+// socket: what the socket does not take must reach the client whole and in
+// order once it reads again.
+func TestLargeRepliesBehindWrites(t *testing.T) {
+	p := startZkd(t, nil)
+	r := dialRaw(t, p.Addr)
+	r.connect(10000)
+	big := make([]byte, 512<<10)
+	for i := range big {
+		big[i] = byte(i * 7)
+	}
+	const n = 40 // 20 MiB of replies: far past any socket buffer
+	var e jute.Encoder
+	frame := func(xid int32, op wire.OpCode, rec jute.Record) {
+		start := e.Len()
+		e.Int(0)
+		h := jute.RequestHeader{Xid: xid, Type: int32(op)}
+		h.Encode(&e)
+		rec.Encode(&e)
+		e.PutInt(start, int32(e.Len()-start-4))
+	}
+	frame(1, wire.OpCreate, &jute.CreateRequest{Path: "/big", Data: big, ACL: openACL()})
+	frame(2, wire.OpCreate, &jute.CreateRequest{Path: "/p", ACL: openACL()})
+	for i := 0; i < n; i++ {
+		frame(int32(3+2*i), wire.OpSetData, &jute.SetDataRequest{Path: "/p", Data: []byte(fmt.Sprint(i)), Version: -1})
+		frame(int32(4+2*i), wire.OpGetData, &jute.GetDataRequest{Path: "/big"})
+	}
+	if _, err := r.c.Write(e.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // let the replies pile up
+	for xid := int32(1); xid <= 2+2*n; xid++ {
+		b := r.readFrame()
+		var h jute.ReplyHeader
+		d := jute.NewDecoder(b)
+		h.Decode(d)
+		if h.Xid != xid || h.Err != 0 {
+			t.Fatalf("reply %+v, want xid %d", h, xid)
+		}
+		if xid > 2 && xid%2 == 0 {
+			var gd jute.GetDataResponse
+			gd.Decode(d)
+			if !bytes.Equal(gd.Data, big) {
+				t.Fatalf("read %d: %d bytes, not the node's data", xid, len(gd.Data))
+			}
+		}
+	}
 }

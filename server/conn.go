@@ -3,6 +3,7 @@ package server
 import (
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/panjf2000/gnet/v2"
@@ -38,13 +39,23 @@ type Conn struct {
 	// now is when the event loop took up this connection's input: one
 	// clock read serves every request of the batch (clocks are not free
 	// on every machine, and a read costs little more than one).
-	now time.Time
+	now       time.Time
+	submitted bool
 
-	mu        sync.Mutex
-	out       []byte
-	enc       jute.Encoder
-	queue     []*Request // requests answered in order, head first
-	wake      bool       // a Wake is pending
+	mu     sync.Mutex
+	out    []byte
+	enc    jute.Encoder
+	queue  []*Request // requests answered in order, head first
+	wake   bool       // a Wake is pending
+	queued bool       // on the processor's list of connections to write out
+	// backlog is set while gnet holds output it could not write yet; only
+	// the event loop may write then, behind it.
+	backlog bool
+	// wfd is a duplicate of the socket's descriptor (0: none yet) through
+	// which the processor writes replies itself (writeOut). The event
+	// loop makes it, since only there is the socket's own descriptor sure
+	// to be open; OnClose closes it.
+	wfd       int
 	closed    bool
 	closeSoon bool // close once out is written
 	paused    bool // input left unparsed until the queue drains
@@ -194,21 +205,82 @@ func (c *Conn) flush() bool {
 	closeSoon := c.closeSoon
 	if len(out) > 0 {
 		_, _ = c.gc.Write(out)
-		// Keep small buffers, drop large ones so an idle connection does
-		// not pin a burst's worth of memory.
-		if cap(out) > 64<<10 {
-			c.out = nil
-		} else {
-			c.out = out[:0]
-		}
+		c.written()
 	}
+	n := c.gc.OutboundBuffered()
+	c.backlog = n > 0
 	c.mu.Unlock()
-	if n := c.gc.OutboundBuffered(); n > maxOutbound {
+	if n > maxOutbound {
 		c.srv.log.Warn().Str("session", hexID(c.SessionID())).Str("client", c.remote).Int("bytes", n).
 			Msg("closing connection: client does not read its replies")
 		return true
 	}
 	return closeSoon
+}
+
+// written empties out once it is all written; mu must be held.
+func (c *Conn) written() {
+	// Keep small buffers, drop large ones so an idle connection does not
+	// pin a burst's worth of memory.
+	if cap(c.out) > 64<<10 {
+		c.out = nil
+	} else {
+		c.out = c.out[:0]
+	}
+}
+
+// dupSocket makes wfd for the processor's writes; the event loop calls
+// it before it hands the processor a request whose reply it will write.
+// mu must be held. Without a duplicate (out of descriptors) replies go
+// through the event loop.
+func (c *Conn) dupSocket() {
+	if c.wfd != 0 || c.closed {
+		return
+	}
+	fd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(c.gc.Fd()), syscall.F_DUPFD_CLOEXEC, 3)
+	if errno != 0 {
+		c.wfd = -1
+		return
+	}
+	c.wfd = int(fd)
+}
+
+// closeDup closes wfd; mu must be held.
+func (c *Conn) closeDup() {
+	if c.wfd > 0 {
+		_ = syscall.Close(c.wfd)
+	}
+	c.wfd = -1
+}
+
+// writeOut writes pending output to the socket from the calling goroutine
+// (the processor, after an apply): the event loop is then not woken for
+// the replies to writes, which on an idle machine costs tens of
+// microseconds per request. What the socket does not take at once, and
+// any output while gnet holds some, goes through the event loop.
+func (c *Conn) writeOut(direct bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.queued = false
+	if c.closed || c.wake || len(c.out) == 0 {
+		return
+	}
+	if !direct || c.backlog || c.closeSoon || c.wfd <= 0 {
+		c.scheduleFlush()
+		return
+	}
+	n, err := syscall.Write(c.wfd, c.out)
+	if err == syscall.EINTR {
+		n, err = syscall.Write(c.wfd, c.out)
+	}
+	if err == nil && n == len(c.out) {
+		c.written()
+		return
+	}
+	// The rest, or the error, is the event loop's to deal with.
+	n = max(n, 0)
+	c.out = c.out[:copy(c.out, c.out[n:])]
+	c.scheduleFlush()
 }
 
 // full reports whether the connection has too many requests waiting; the

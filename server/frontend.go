@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,7 @@ func (f *frontend) OnClose(gc gnet.Conn, err error) gnet.Action {
 	s.stats.connections.Add(-1)
 	c.mu.Lock()
 	c.closed = true
+	c.closeDup()
 	sess := c.session
 	c.queue = nil
 	c.mu.Unlock()
@@ -140,6 +142,10 @@ func (f *frontend) OnTraffic(gc gnet.Conn) gnet.Action {
 	}
 	if c.flush() || c.state == stateClosing {
 		return gnet.Close
+	}
+	if c.submitted {
+		c.submitted = false
+		runtime.Gosched()
 	}
 	return action
 }
@@ -345,8 +351,10 @@ func (c *Conn) handleRequest(payload []byte) gnet.Action {
 	}
 	c.mu.Lock()
 	c.enqueue(r)
+	c.dupSocket()
 	c.mu.Unlock()
 	s.proc.submit(r)
+	c.submitted = true
 	return gnet.None
 }
 

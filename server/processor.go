@@ -29,6 +29,7 @@ type processor struct {
 	lastZxid   int64 // last zxid handed out
 	clock      func() int64
 	containers containerManager
+	flushes    []*Conn // connections with replies to write (complete, writeOut)
 }
 
 func newProcessor(s *Server, lastZxid int64) *processor {
@@ -151,6 +152,7 @@ func (p *processor) dispatch(batch []*Request) {
 // here; those queued behind these run as each is answered.
 func (p *processor) readOnlyRequests(batch []*Request) {
 	s := p.srv
+	defer p.writeOut() // after the unlock
 	s.treeMu.Lock()
 	defer s.treeMu.Unlock()
 	var res tree.Result
@@ -209,6 +211,7 @@ func (p *processor) apply(batch []*Request) {
 		p.complete(r, &res)
 	}
 	s.treeMu.Unlock()
+	p.writeOut()
 }
 
 // sessionEffects updates the session tracker for session txns.
@@ -273,10 +276,32 @@ func (p *processor) complete(r *Request, res *tree.Result) {
 		s.execRead(c, q.xid, q.op, q.raw, q.auth, q.received, now)
 	}
 	if c.paused && len(c.queue) < maxQueued/2 {
-		c.paused = false // the wake below makes the event loop parse again
+		c.paused = false
+		c.scheduleFlush() // the wake makes the event loop parse again
+		return
 	}
-	c.scheduleFlush()
+	if !c.queued && !c.wake {
+		c.queued = true
+		p.flushes = append(p.flushes, c)
+	}
 }
+
+// writeOut sends out the replies complete queued, once the batch is
+// applied. A batch for a few connections (a lightly loaded server, where
+// latency is all that matters) is written from here; a larger one is
+// left to the event loops, which write in parallel while this goroutine
+// goes on to the next batch.
+func (p *processor) writeOut() {
+	direct := len(p.flushes) <= maxDirectWrites
+	for i, c := range p.flushes {
+		c.writeOut(direct)
+		p.flushes[i] = nil
+	}
+	p.flushes = p.flushes[:0]
+}
+
+// maxDirectWrites is the most connections writeOut writes to itself.
+const maxDirectWrites = 2
 
 // writeReply encodes the answer to a write (FinalRequestProcessor).
 func (p *processor) writeReply(c *Conn, r *Request, res *tree.Result, zxid int64) {
