@@ -16,34 +16,16 @@ import (
 // The file is preallocated first, as ZooKeeper's txn log is, so each
 // fdatasync flushes data and no metadata.
 func FsyncFloor(dir string, n int) (*Histogram, error) {
-	f, err := os.CreateTemp(dir, "fsync-floor-*")
+	f, err := floorFile(dir, n)
 	if err != nil {
 		return nil, err
 	}
 	defer os.Remove(f.Name())
 	defer f.Close()
-	const rec = 100
-	if err := f.Truncate(int64(n+1) * rec); err != nil {
-		return nil, err
-	}
-	zero := make([]byte, (n+1)*rec)
-	if _, err := f.WriteAt(zero, 0); err != nil {
-		return nil, err
-	}
-	if err := f.Sync(); err != nil {
-		return nil, err
-	}
-	buf := make([]byte, rec)
-	for i := range buf {
-		buf[i] = byte(i)
-	}
 	h := &Histogram{}
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
-		if _, err := f.WriteAt(buf, int64(i)*rec); err != nil {
-			return nil, err
-		}
-		if err := fdatasync(f); err != nil {
+		if err := floorAppend(f, i); err != nil {
 			return nil, err
 		}
 		h.Record(time.Since(t0))
@@ -51,32 +33,85 @@ func FsyncFloor(dir string, n int) (*Histogram, error) {
 	return h, nil
 }
 
+// SequenceFloor times n rounds of one loopback round trip followed by one
+// fdatasync, as a depth-1 writer meets them: a disk that is slower to
+// sync after even a short idle spell (some virtual machines' are) shows
+// here what FsyncFloor's back-to-back syncs hide.
+func SequenceFloor(dir string, n int) (*Histogram, error) {
+	f, err := floorFile(dir, n)
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	c, stop, err := echo()
+	if err != nil {
+		return nil, err
+	}
+	defer stop()
+	msg, in := make([]byte, 16), make([]byte, 16)
+	h := &Histogram{}
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			return nil, err
+		}
+		if _, err := io.ReadFull(c, in); err != nil {
+			return nil, err
+		}
+		if err := floorAppend(f, i); err != nil {
+			return nil, err
+		}
+		h.Record(time.Since(t0))
+	}
+	return h, nil
+}
+
+const floorRecord = 100
+
+// floorFile makes a file in dir for n floor records, written with zeros
+// and synced.
+func floorFile(dir string, n int) (*os.File, error) {
+	f, err := os.CreateTemp(dir, "fsync-floor-*")
+	if err != nil {
+		return nil, err
+	}
+	zero := make([]byte, (n+1)*floorRecord)
+	if _, err := f.WriteAt(zero, 0); err == nil {
+		err = f.Sync()
+	}
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, err
+	}
+	return f, nil
+}
+
+// floorAppend writes record i and fdatasyncs it.
+func floorAppend(f *os.File, i int) error {
+	var buf [floorRecord]byte
+	for j := range buf {
+		buf[j] = byte(i + j)
+	}
+	if _, err := f.WriteAt(buf[:], int64(i)*floorRecord); err != nil {
+		return err
+	}
+	return fdatasync(f)
+}
+
 // LoopbackFloor measures n round trips of a 16-byte message over a TCP
 // loopback connection to an echo server in this process: what any request
 // costs before a server does anything with it.
 func LoopbackFloor(n int) (*Histogram, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	c, stop, err := echo()
 	if err != nil {
 		return nil, err
 	}
-	defer l.Close()
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_, _ = io.Copy(c, c)
-	}()
-	c, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
+	defer stop()
 	msg := make([]byte, 16)
 	in := make([]byte, 16)
 	h := &Histogram{}
-	_ = c.SetDeadline(time.Now().Add(time.Minute))
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
 		if _, err := c.Write(msg); err != nil {
@@ -88,6 +123,30 @@ func LoopbackFloor(n int) (*Histogram, error) {
 		h.Record(time.Since(t0))
 	}
 	return h, nil
+}
+
+// echo connects to an echo server on loopback in this process; stop
+// closes both ends.
+func echo() (net.Conn, func(), error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _ = io.Copy(c, c)
+	}()
+	c, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		l.Close()
+		return nil, nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(time.Minute))
+	return c, func() { c.Close(); l.Close() }, nil
 }
 
 // NewestFile finds the newest file in dir named prefix followed by a hex

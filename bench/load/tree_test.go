@@ -63,6 +63,14 @@ func TestFloors(t *testing.T) {
 	if err != nil || h.Count() != 50 {
 		t.Fatalf("loopback floor: %v %v", h, err)
 	}
+	dir := t.TempDir()
+	h, err = SequenceFloor(dir, 20)
+	if err != nil || h.Count() != 20 {
+		t.Fatalf("sequence floor: %v %v", h, err)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("floor files left behind: %v", left)
+	}
 }
 
 func TestSampleSelf(t *testing.T) {

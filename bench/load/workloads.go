@@ -246,6 +246,15 @@ func runLatencyWrite(ctx context.Context, env *Env, p Params) (*Result, error) {
 			r.extra("fdatasync_p50_us", s.P50Us)
 			r.extra("fdatasync_p99_us", s.P99Us)
 			return nil
+		}, func(r *Result) error {
+			h, err := SequenceFloor(env.DataDir, p.FloorSamples)
+			if err != nil {
+				return fmt.Errorf("sequence floor: %w", err)
+			}
+			s := h.Summary()
+			r.extra("rtt_then_fdatasync_p50_us", s.P50Us)
+			r.extra("rtt_then_fdatasync_p99_us", s.P99Us)
+			return nil
 		})
 	}
 	floors = append(floors, func(r *Result) error {

@@ -170,7 +170,9 @@ func metricsFor(workload string) []metric {
 				metric{Name: "floor: fdatasync p50 (same disk)", Unit: "µs", Dir: Info, get: extra("fdatasync_p50_us")},
 				metric{Name: "floor: fdatasync p99", Unit: "µs", Dir: Info, get: extra("fdatasync_p99_us")},
 				metric{Name: "floor: loopback round trip p50", Unit: "µs", Dir: Info, get: extra("loopback_rtt_p50_us")},
-				metric{Name: "floor: loopback round trip p99", Unit: "µs", Dir: Info, get: extra("loopback_rtt_p99_us")})
+				metric{Name: "floor: loopback round trip p99", Unit: "µs", Dir: Info, get: extra("loopback_rtt_p99_us")},
+				metric{Name: "floor: a round trip then an fdatasync, in sequence, p50", Unit: "µs", Dir: Info, get: extra("rtt_then_fdatasync_p50_us")},
+				metric{Name: "floor: a round trip then an fdatasync, in sequence, p99", Unit: "µs", Dir: Info, get: extra("rtt_then_fdatasync_p99_us")})
 		}
 		ms = append(ms, cpuMetrics()...)
 	}
