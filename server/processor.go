@@ -287,12 +287,14 @@ func (p *processor) complete(r *Request, res *tree.Result) {
 }
 
 // writeOut sends out the replies complete queued, once the batch is
-// applied. A batch for a few connections (a lightly loaded server, where
-// latency is all that matters) is written from here; a larger one is
-// left to the event loops, which write in parallel while this goroutine
-// goes on to the next batch.
+// applied. On a standalone server a batch for a few connections (a
+// lightly loaded server, where latency is all that matters) is written
+// from here; a larger one is left to the event loops, which write in
+// parallel while this goroutine goes on to the next batch. An ensemble
+// member always leaves it to them: there this goroutine also runs the
+// quorum protocol and is what limits write throughput.
 func (p *processor) writeOut() {
-	direct := len(p.flushes) <= maxDirectWrites
+	direct := p.srv.qd == nil && len(p.flushes) <= maxDirectWrites
 	for i, c := range p.flushes {
 		c.writeOut(direct)
 		p.flushes[i] = nil
