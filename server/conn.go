@@ -231,10 +231,14 @@ func (c *Conn) written() {
 
 // dupSocket makes wfd for the processor's writes; the event loop calls
 // it before it hands the processor a request whose reply it will write.
-// mu must be held. Without a duplicate (out of descriptors) replies go
-// through the event loop.
+// mu must be held. Without a duplicate (out of descriptors, or a socket
+// numbered past maxDupFD) replies go through the event loop.
 func (c *Conn) dupSocket() {
 	if c.wfd != 0 || c.closed {
+		return
+	}
+	if c.gc.Fd() >= c.srv.maxDupFD {
+		c.wfd = -1
 		return
 	}
 	fd, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(c.gc.Fd()), syscall.F_DUPFD_CLOEXEC, 3)

@@ -29,6 +29,11 @@ var BuildDate = "11/24/2026 00:00 GMT"
 
 // Server is a standalone ZooKeeper server.
 type Server struct {
+	// maxDupFD bounds the socket descriptors that get a duplicate for the
+	// processor's writes (Conn.dupSocket): a quarter of the process's
+	// descriptor limit, so duplicates never cost a server with many
+	// connections more than a quarter of the connections it could hold.
+	maxDupFD int
 	cfg      *Config
 	log      zerolog.Logger
 	tree     *tree.DataTree
@@ -79,6 +84,7 @@ func New(cfg *Config, log zerolog.Logger, opts Options) (*Server, error) {
 		closeSessionTxn: cfg.PropBool("zookeeper.closeSessionTxn.enabled", true),
 		enforceQuota:    cfg.PropBool("zookeeper.enforceQuota", false),
 		fatal:           make(chan error, 1),
+		maxDupFD:        int(maxFDs() / 4),
 	}
 	for _, w := range cfg.Warnings {
 		log.Warn().Msg(w)
