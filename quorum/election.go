@@ -1,7 +1,9 @@
 package quorum
 
 import (
+	"maps"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -74,11 +76,20 @@ type Election struct {
 
 	out     []Envelope
 	decided *Vote
+
+	// early holds the latest LOOKING notification from each voter that
+	// came while this server still followed or led: when its leader dies
+	// the others often notice a moment before it does, and their first
+	// vote would otherwise be lost, leaving both sides to wait out a
+	// notification timeout or two. Look feeds the recent ones to the new
+	// round, as if they had arrived a moment later.
+	early map[int64]received
 }
 
 type received struct {
 	from int64
 	n    Notification
+	at   time.Time
 }
 
 // NewElection returns an election for a server that is not looking yet;
@@ -182,6 +193,14 @@ func (e *Election) Look(now time.Time, lastZxid, currentEpoch int64) {
 	e.clock++
 	e.propLeader, e.propZxid, e.propEpoch = e.initID(), e.initZxid(), e.initEpoch()
 	e.sendNotifications()
+	for _, sid := range slices.Sorted(maps.Keys(e.early)) {
+		// Only a vote from just before this round: an older one may be
+		// from a round long over, whose epoch the clock has met again.
+		if r := e.early[sid]; now.Sub(r.at) <= e.cfg.FinalizeWait {
+			e.queue = append(e.queue, r)
+		}
+	}
+	clear(e.early)
 	e.pollDeadline = now.Add(e.notTimeout)
 	e.drain(now)
 }
@@ -206,13 +225,13 @@ func (e *Election) sendNotifications() {
 
 // Step handles a notification received from sid.
 func (e *Election) Step(now time.Time, from int64, n Notification) {
-	e.receive(from, n)
+	e.receive(now, from, n)
 	e.drain(now)
 }
 
 // receive is WorkerReceiver: answer non-voters and lagging or looking
 // peers right away, queue the rest for the round when looking.
-func (e *Election) receive(from int64, n Notification) {
+func (e *Election) receive(now time.Time, from int64, n Notification) {
 	if !e.isVoter(from) {
 		e.out = append(e.out, Envelope{To: from, N: Notification{
 			State: e.state, Leader: e.current.Leader, Zxid: e.current.Zxid,
@@ -236,6 +255,10 @@ func (e *Election) receive(from int64, n Notification) {
 			ElectionEpoch: e.current.ElectionEpoch, PeerEpoch: e.current.PeerEpoch,
 			Version: NotificationVersion, Config: e.config(),
 		}})
+		if e.early == nil {
+			e.early = make(map[int64]received)
+		}
+		e.early[from] = received{from: from, n: n, at: now}
 	}
 }
 

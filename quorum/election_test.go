@@ -316,3 +316,45 @@ func TestElectionJoinsRunningEnsemble(t *testing.T) {
 		t.Fatalf("server 3 decided %+v ok=%v state %v", d, ok, s.nodes[3].State())
 	}
 }
+
+// TestElectionVoteBeforeLooking replays a race seen when a leader dies:
+// server 3 notices first and its vote reaches server 1 while 1 still
+// follows; 1 starts looking 2 ms later. The early vote must count in 1's
+// round, so both settle after one finalize wait instead of after
+// notification timeouts (which took an election from ~250 to ~650 ms).
+func TestElectionVoteBeforeLooking(t *testing.T) {
+	v := NewVerifier(members(3), 0)
+	start := time.Unix(1000, 0)
+	e1 := NewElection(ElectionConfig{ID: 1, Verifier: v})
+	e3 := NewElection(ElectionConfig{ID: 3, Verifier: v})
+	lead := Vote{Version: 2, Leader: 2, Zxid: 6<<32 | 12, ElectionEpoch: 6, PeerEpoch: 6}
+	for _, e := range []*Election{e1, e3} {
+		e.clock = 6
+		e.Stop(Following)
+		e.SetCurrent(lead)
+	}
+	send := func(now time.Time, from, to *Election, fromID int64) {
+		out, _ := from.Ready()
+		for _, env := range out {
+			if env.To == to.cfg.ID {
+				to.Step(now, fromID, env.N)
+			}
+		}
+	}
+	e3.Look(start, 6<<32|12, 6)
+	send(start.Add(time.Millisecond), e3, e1, 3) // 1 still follows: it answers
+	send(start.Add(time.Millisecond), e1, e3, 1)
+	t1 := start.Add(2 * time.Millisecond)
+	e1.Look(t1, 6<<32|12, 6)
+	send(t1.Add(time.Millisecond), e1, e3, 1)
+	send(t1.Add(2*time.Millisecond), e3, e1, 3)
+	send(t1.Add(3*time.Millisecond), e1, e3, 1)
+	done := t1.Add(e1.cfg.FinalizeWait + 5*time.Millisecond)
+	e1.Tick(done)
+	e3.Tick(done)
+	_, d1 := e1.Ready()
+	_, d3 := e3.Ready()
+	if d1 == nil || d3 == nil || d1.Leader != 3 || d3.Leader != 3 {
+		t.Fatalf("after one finalize wait: server 1 decided %+v, server 3 %+v", d1, d3)
+	}
+}

@@ -225,7 +225,17 @@ func (q *quorumDriver) leading() bool {
 // handleElection feeds election messages to the peer.
 func (q *quorumDriver) handleElection() {
 	now := time.Now()
+	debug := q.log.Debug().Enabled()
 	for _, m := range q.cnx.Receive() {
+		if debug {
+			// As ZooKeeper logs every notification; what a slow election
+			// is made of.
+			if n, err := quorum.ParseNotification(m.Data); err == nil {
+				q.log.Debug().Int64("from", m.From).Stringer("state", n.State).Int64("leader", n.Leader).
+					Str("zxid", hexID(n.Zxid)).Str("electionEpoch", hexID(n.ElectionEpoch)).Str("peerEpoch", hexID(n.PeerEpoch)).
+					Stringer("myState", q.peer.State()).Msg("notification")
+			}
+		}
 		q.peer.ElectionMessage(now, m.From, m.Data)
 	}
 	q.perform()
