@@ -20,14 +20,7 @@ func TestPipelinedRequestsInOrder(t *testing.T) {
 	r.connect(10000)
 	const n = 3000
 	var e jute.Encoder
-	frame := func(xid int32, op wire.OpCode, rec jute.Record) {
-		start := e.Len()
-		e.Int(0)
-		h := jute.RequestHeader{Xid: xid, Type: int32(op)}
-		h.Encode(&e)
-		rec.Encode(&e)
-		e.PutInt(start, int32(e.Len()-start-4))
-	}
+	frame := func(xid int32, op wire.OpCode, rec jute.Record) { appendRequest(&e, xid, op, rec) }
 	frame(1, wire.OpCreate, &jute.CreateRequest{Path: "/p", ACL: openACL(), Flags: 0})
 	for i := 0; i < n; i++ {
 		frame(int32(2+2*i), wire.OpSetData, &jute.SetDataRequest{Path: "/p", Data: []byte(fmt.Sprint(i)), Version: -1})
@@ -35,13 +28,7 @@ func TestPipelinedRequestsInOrder(t *testing.T) {
 	}
 	go func() { _, _ = r.c.Write(e.Bytes()) }()
 	for xid := int32(1); xid <= 1+2*n; xid++ {
-		b := r.readFrame()
-		var h jute.ReplyHeader
-		d := jute.NewDecoder(b)
-		h.Decode(d)
-		if h.Xid != xid || h.Err != 0 {
-			t.Fatalf("reply %+v, want xid %d", h, xid)
-		}
+		d := r.replyOK(xid)
 		if xid > 1 && xid%2 == 1 {
 			var gd jute.GetDataResponse
 			gd.Decode(d)
@@ -70,14 +57,7 @@ func TestLargeRepliesBehindWrites(t *testing.T) {
 	}
 	const n = 40 // 20 MiB of replies: far past any socket buffer
 	var e jute.Encoder
-	frame := func(xid int32, op wire.OpCode, rec jute.Record) {
-		start := e.Len()
-		e.Int(0)
-		h := jute.RequestHeader{Xid: xid, Type: int32(op)}
-		h.Encode(&e)
-		rec.Encode(&e)
-		e.PutInt(start, int32(e.Len()-start-4))
-	}
+	frame := func(xid int32, op wire.OpCode, rec jute.Record) { appendRequest(&e, xid, op, rec) }
 	frame(1, wire.OpCreate, &jute.CreateRequest{Path: "/big", Data: big, ACL: openACL()})
 	frame(2, wire.OpCreate, &jute.CreateRequest{Path: "/p", ACL: openACL()})
 	for i := 0; i < n; i++ {
@@ -89,13 +69,7 @@ func TestLargeRepliesBehindWrites(t *testing.T) {
 	}
 	time.Sleep(300 * time.Millisecond) // let the replies pile up
 	for xid := int32(1); xid <= 2+2*n; xid++ {
-		b := r.readFrame()
-		var h jute.ReplyHeader
-		d := jute.NewDecoder(b)
-		h.Decode(d)
-		if h.Xid != xid || h.Err != 0 {
-			t.Fatalf("reply %+v, want xid %d", h, xid)
-		}
+		d := r.replyOK(xid)
 		if xid > 2 && xid%2 == 0 {
 			var gd jute.GetDataResponse
 			gd.Decode(d)

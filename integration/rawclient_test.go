@@ -83,6 +83,30 @@ func (r *rawConn) request(op wire.OpCode, rec jute.Record) (jute.ReplyHeader, []
 	}
 }
 
+// appendRequest appends one framed request (length, RequestHeader, rec)
+// to e, for requests sent back to back without waiting.
+func appendRequest(e *jute.Encoder, xid int32, op wire.OpCode, rec jute.Record) {
+	start := e.Len()
+	e.Int(0)
+	h := jute.RequestHeader{Xid: xid, Type: int32(op)}
+	h.Encode(e)
+	rec.Encode(e)
+	e.PutInt(start, int32(e.Len()-start-4))
+}
+
+// replyOK reads the next frame, which must be xid's reply without an
+// error, and returns a decoder at its body.
+func (r *rawConn) replyOK(xid int32) *jute.Decoder {
+	r.t.Helper()
+	var h jute.ReplyHeader
+	d := jute.NewDecoder(r.readFrame())
+	h.Decode(d)
+	if h.Xid != xid || h.Err != 0 {
+		r.t.Fatalf("reply %+v, want xid %d", h, xid)
+	}
+	return d
+}
+
 func (r *rawConn) readFrame() []byte {
 	r.t.Helper()
 	b, err := r.tryReadFrame(3 * time.Second)

@@ -39,7 +39,8 @@ type Conn struct {
 	// now is when the event loop took up this connection's input: one
 	// clock read serves every request of the batch (clocks are not free
 	// on every machine, and a read costs little more than one).
-	now       time.Time
+	now time.Time
+	// submitted is set when OnTraffic handed the processor a request.
 	submitted bool
 
 	mu     sync.Mutex
@@ -231,13 +232,14 @@ func (c *Conn) written() {
 
 // dupSocket makes wfd for the processor's writes; the event loop calls
 // it before it hands the processor a request whose reply it will write.
-// mu must be held. Without a duplicate (out of descriptors, or a socket
-// numbered past maxDupFD) replies go through the event loop.
+// mu must be held. Without a duplicate (an ensemble member, whose
+// processor never writes, a socket numbered past maxDupFD, or out of
+// descriptors) replies go through the event loop.
 func (c *Conn) dupSocket() {
 	if c.wfd != 0 || c.closed {
 		return
 	}
-	if c.gc.Fd() >= c.srv.maxDupFD {
+	if c.srv.qd != nil || c.gc.Fd() >= c.srv.maxDupFD {
 		c.wfd = -1
 		return
 	}

@@ -52,7 +52,7 @@ func (p *processor) record(path string) (*changeRecord, error) {
 	}
 	return &changeRecord{
 		zxid: -1, path: path, stat: n.Stat, childCount: n.NumChildren(),
-		acl: p.srv.tree.ACLOf(n), data: n.Data(), nodeDigest: n.Digest(path),
+		acl: p.srv.tree.ACLOf(n), data: n.Data(), nodeDigest: p.nodeDigest(path, n),
 	}, nil
 }
 
@@ -75,9 +75,22 @@ func (p *processor) currentDigest() uint64 {
 	return uint64(p.srv.tree.Digest())
 }
 
+// nodeDigest is the digest of the tree's node n at path, for its change
+// record: only digest-enabled servers read those.
+func (p *processor) nodeDigest(path string, n *tree.Node) uint32 {
+	if !p.srv.digestEnabled {
+		return 0
+	}
+	return n.Digest(path)
+}
+
 // setDigest computes a record's node digest and the tree digest after
-// it, given the node digest it replaces.
+// it, given the node digest it replaces (on digest-enabled servers: the
+// others never read them).
 func (p *processor) setDigest(r *changeRecord, prev uint32) {
+	if !p.srv.digestEnabled {
+		return
+	}
 	if r.deleted {
 		r.nodeDigest = 0
 	} else {

@@ -291,10 +291,11 @@ func (p *processor) complete(r *Request, res *tree.Result) {
 // lightly loaded server, where latency is all that matters) is written
 // from here; a larger one is left to the event loops, which write in
 // parallel while this goroutine goes on to the next batch. An ensemble
-// member always leaves it to them: there this goroutine also runs the
-// quorum protocol and is what limits write throughput.
+// member's connections have no descriptor to write through (dupSocket):
+// there this goroutine also runs the quorum protocol and is what limits
+// write throughput.
 func (p *processor) writeOut() {
-	direct := p.srv.qd == nil && len(p.flushes) <= maxDirectWrites
+	direct := len(p.flushes) <= maxDirectWrites
 	for i, c := range p.flushes {
 		c.writeOut(direct)
 		p.flushes[i] = nil

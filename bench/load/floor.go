@@ -49,14 +49,11 @@ func SequenceFloor(dir string, n int) (*Histogram, error) {
 		return nil, err
 	}
 	defer stop()
-	msg, in := make([]byte, 16), make([]byte, 16)
+	buf := make([]byte, 16)
 	h := &Histogram{}
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
-		if _, err := c.Write(msg); err != nil {
-			return nil, err
-		}
-		if _, err := io.ReadFull(c, in); err != nil {
+		if err := roundTrip(c, buf); err != nil {
 			return nil, err
 		}
 		if err := floorAppend(f, i); err != nil {
@@ -109,20 +106,25 @@ func LoopbackFloor(n int) (*Histogram, error) {
 		return nil, err
 	}
 	defer stop()
-	msg := make([]byte, 16)
-	in := make([]byte, 16)
+	buf := make([]byte, 16)
 	h := &Histogram{}
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
-		if _, err := c.Write(msg); err != nil {
-			return nil, err
-		}
-		if _, err := io.ReadFull(c, in); err != nil {
+		if err := roundTrip(c, buf); err != nil {
 			return nil, err
 		}
 		h.Record(time.Since(t0))
 	}
 	return h, nil
+}
+
+// roundTrip sends buf to the echo server and reads it back.
+func roundTrip(c net.Conn, buf []byte) error {
+	if _, err := c.Write(buf); err != nil {
+		return err
+	}
+	_, err := io.ReadFull(c, buf)
+	return err
 }
 
 // echo connects to an echo server on loopback in this process; stop

@@ -234,44 +234,28 @@ func runLatencyRead(ctx context.Context, env *Env, p Params) (*Result, error) {
 
 func runLatencyWrite(ctx context.Context, env *Env, p Params) (*Result, error) {
 	// The floors first, while the server is idle, so they measure the disk
-	// and the loopback rather than contention.
-	var floors []func(*Result) error
-	if env.DataDir != "" {
-		floors = append(floors, func(r *Result) error {
-			h, err := FsyncFloor(env.DataDir, p.FloorSamples)
-			if err != nil {
-				return fmt.Errorf("fdatasync floor: %w", err)
-			}
-			s := h.Summary()
-			r.extra("fdatasync_p50_us", s.P50Us)
-			r.extra("fdatasync_p99_us", s.P99Us)
-			return nil
-		}, func(r *Result) error {
-			h, err := SequenceFloor(env.DataDir, p.FloorSamples)
-			if err != nil {
-				return fmt.Errorf("sequence floor: %w", err)
-			}
-			s := h.Summary()
-			r.extra("rtt_then_fdatasync_p50_us", s.P50Us)
-			r.extra("rtt_then_fdatasync_p99_us", s.P99Us)
-			return nil
-		})
+	// and the loopback rather than contention. Each is reported as
+	// <key>_p50_us and <key>_p99_us.
+	type floor struct {
+		key, name string
+		run       func() (*Histogram, error)
 	}
-	floors = append(floors, func(r *Result) error {
-		h, err := LoopbackFloor(p.FloorSamples * 5)
-		if err != nil {
-			return fmt.Errorf("loopback floor: %w", err)
-		}
-		s := h.Summary()
-		r.extra("loopback_rtt_p50_us", s.P50Us)
-		r.extra("loopback_rtt_p99_us", s.P99Us)
-		return nil
-	})
+	var floors []floor
+	if env.DataDir != "" {
+		floors = append(floors,
+			floor{"fdatasync", "fdatasync floor", func() (*Histogram, error) { return FsyncFloor(env.DataDir, p.FloorSamples) }},
+			floor{"rtt_then_fdatasync", "sequence floor", func() (*Histogram, error) { return SequenceFloor(env.DataDir, p.FloorSamples) }})
+	}
+	floors = append(floors, floor{"loopback_rtt", "loopback floor", func() (*Histogram, error) { return LoopbackFloor(p.FloorSamples * 5) }})
 	var tmp Result
 	for _, f := range floors {
-		if err := f(&tmp); err != nil {
-			return nil, err
+		h, err := f.run()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", f.name, err)
 		}
+		s := h.Summary()
+		tmp.extra(f.key+"_p50_us", s.P50Us)
+		tmp.extra(f.key+"_p99_us", s.P99Us)
 	}
 	r, err := kvLoop(ctx, env, "latency-write", p, 0, 1, 1)
 	if r != nil {
