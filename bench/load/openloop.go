@@ -69,6 +69,11 @@ type OpenStats struct {
 	Lag Histogram
 }
 
+// maxPacedWait bounds a wait on the pacer, which cannot be interrupted;
+// longer waits (a slow schedule, the start) use a Go timer, whose
+// millisecond resolution does not matter there.
+const maxPacedWait = 20 * time.Millisecond
+
 // OpenLoop sends gen's requests on sched until the window ends, at most
 // maxInFlight in flight (a request due while that many are outstanding
 // waits, and is charged the wait), then waits for every outstanding reply.
@@ -102,6 +107,8 @@ func (s *Session) OpenLoop(ctx context.Context, gen Gen, sched Schedule, maxInFl
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	defer timer.Stop()
+	pace := newPacer()
+	defer pace.close()
 	var k int64
 	var sendErr error
 loop:
@@ -115,6 +122,9 @@ loop:
 			break
 		}
 		if due > now {
+			if d := time.Duration(due - now); d <= maxPacedWait && pace.wait(d) {
+				continue
+			}
 			timer.Reset(time.Duration(due - now))
 			select {
 			case <-timer.C:

@@ -118,3 +118,22 @@ func TestOpenLoopValidWhenTheServerKeepsUp(t *testing.T) {
 		t.Fatalf("valid %v (%s %s) scheduled %v counted %d", res.Valid(), res.Invalid, res.FirstError, res.Extra["scheduled"], res.Latency.Count)
 	}
 }
+
+// TestPacerWaits checks that a pacer's wait lasts at least what it was
+// asked for: a pacer that returned early would send requests before they
+// are due and flatter the server.
+func TestPacerWaits(t *testing.T) {
+	p := newPacer()
+	defer p.close()
+	for _, d := range []time.Duration{0, 50 * time.Microsecond, 300 * time.Microsecond, 2 * time.Millisecond} {
+		for range 20 {
+			t0 := time.Now()
+			if !p.wait(d) {
+				t.Fatalf("wait(%v) failed", d)
+			}
+			if got := time.Since(t0); got < d {
+				t.Fatalf("wait(%v) returned after %v", d, got)
+			}
+		}
+	}
+}
