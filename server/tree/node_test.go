@@ -278,3 +278,62 @@ func TestOrphans(t *testing.T) {
 		}
 	}
 }
+
+// TestPackedNameData checks that a leaf with small data keeps its name
+// and data in one allocation through create and setData, that a node
+// whose name moves to its child table stops sharing it, and that large,
+// empty and null data stay apart from the name.
+func TestPackedNameData(t *testing.T) {
+	packed := func(n *Node) bool {
+		d := n.Data()
+		name := n.name()
+		return len(d) > 0 && unsafe.Add(unsafe.Pointer(unsafe.StringData(name)), len(name)) == unsafe.Pointer(&d[0])
+	}
+	tr := New()
+	small := []byte("0123456789")
+	for _, c := range []struct {
+		path string
+		data []byte
+		want bool
+	}{
+		{"/a", small, true},
+		{"/b", nil, false},
+		{"/c", []byte{}, false},
+		{"/d", make([]byte, maxPacked+1), false},
+		{"/e-with-a-name-longer-than-the-ext-buffer", small, true},
+	} {
+		n, err := tr.CreateNode(c.path, c.data, OpenACLUnsafe, 0, -1, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if packed(n) != c.want || string(n.Data()) != string(c.data) || "/"+n.name() != c.path {
+			t.Errorf("create %s (%d bytes): packed %v, want %v; name %q", c.path, len(c.data), packed(n), c.want, n.name())
+		}
+		n, err = tr.SetData(c.path, []byte("new data"), 1, 2, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !packed(n) || string(n.Data()) != "new data" || "/"+n.name() != c.path {
+			t.Errorf("setData %s: packed %v; name %q data %q", c.path, packed(n), n.name(), n.Data())
+		}
+		if tr.Node(c.path) != n {
+			t.Errorf("setData %s: lookup no longer finds the node", c.path)
+		}
+	}
+	// A child moves the parent's name out of the shared allocation; its
+	// data then changes alone.
+	const p = "/e-with-a-name-longer-than-the-ext-buffer"
+	if _, err := tr.CreateNode(p+"/kid", small, OpenACLUnsafe, 0, -1, 3, 3); err != nil {
+		t.Fatal(err)
+	}
+	if packed(tr.Node(p)) {
+		t.Errorf("parent: the name still shares the data's allocation once the node has a child")
+	}
+	n, err := tr.SetData(p, []byte("newer"), 2, 4, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if packed(n) || n.name() != p[1:] || tr.Node(p+"/kid") == nil {
+		t.Errorf("parent: packed %v, name %q", packed(n), n.name())
+	}
+}

@@ -484,14 +484,16 @@ func (t *DataTree) CreateNode(path string, data []byte, acl []jute.ACL, owner in
 		return nil, wire.ErrNodeExists
 	}
 	aclID := t.ACLs.Convert(acl)
+	// A copy of the name, so that the node does not keep the whole path
+	// alive; packed with the data when that saves memory.
+	name, data = packNameData(name, data)
 	n := newNode(data, aclID)
 	n.Stat = jute.StatPersisted{
 		Czxid: zxid, Mzxid: zxid, Pzxid: zxid,
 		Ctime: time, Mtime: time,
 		EphemeralOwner: owner,
 	}
-	// A copy, so that the node does not keep the whole path alive.
-	n.setName(strings.Clone(name))
+	n.setName(name)
 	t.preChange(parentPath, parent)
 	if parentCVersion == -1 {
 		parentCVersion = parent.Stat.Cversion + 1
@@ -599,7 +601,7 @@ func (t *DataTree) SetData(path string, data []byte, version int32, zxid, time i
 	}
 	old := n.Data()
 	t.preChange(path, n)
-	n.setData(data)
+	n.setLeafData(data)
 	n.Stat.Mtime = time
 	n.Stat.Mzxid = zxid
 	n.Stat.Version = version
