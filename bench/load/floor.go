@@ -16,21 +16,12 @@ import (
 // The file is preallocated first, as ZooKeeper's txn log is, so each
 // fdatasync flushes data and no metadata.
 func FsyncFloor(dir string, n int) (*Histogram, error) {
-	f, err := floorFile(dir, n)
+	f, remove, err := floorFile(dir, n)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
-	h := &Histogram{}
-	for i := 0; i < n; i++ {
-		t0 := time.Now()
-		if err := floorAppend(f, i); err != nil {
-			return nil, err
-		}
-		h.Record(time.Since(t0))
-	}
-	return h, nil
+	defer remove()
+	return timeRounds(n, func(i int) error { return floorAppend(f, i) })
 }
 
 // SequenceFloor times n rounds of one loopback round trip followed by one
@@ -38,25 +29,31 @@ func FsyncFloor(dir string, n int) (*Histogram, error) {
 // sync after even a short idle spell (some virtual machines' are) shows
 // here what FsyncFloor's back-to-back syncs hide.
 func SequenceFloor(dir string, n int) (*Histogram, error) {
-	f, err := floorFile(dir, n)
+	f, remove, err := floorFile(dir, n)
 	if err != nil {
 		return nil, err
 	}
-	defer os.Remove(f.Name())
-	defer f.Close()
+	defer remove()
 	c, stop, err := echo()
 	if err != nil {
 		return nil, err
 	}
 	defer stop()
 	buf := make([]byte, 16)
+	return timeRounds(n, func(i int) error {
+		if err := roundTrip(c, buf); err != nil {
+			return err
+		}
+		return floorAppend(f, i)
+	})
+}
+
+// timeRounds records how long each of n calls of round takes.
+func timeRounds(n int, round func(i int) error) (*Histogram, error) {
 	h := &Histogram{}
 	for i := 0; i < n; i++ {
 		t0 := time.Now()
-		if err := roundTrip(c, buf); err != nil {
-			return nil, err
-		}
-		if err := floorAppend(f, i); err != nil {
+		if err := round(i); err != nil {
 			return nil, err
 		}
 		h.Record(time.Since(t0))
@@ -67,22 +64,22 @@ func SequenceFloor(dir string, n int) (*Histogram, error) {
 const floorRecord = 100
 
 // floorFile makes a file in dir for n floor records, written with zeros
-// and synced.
-func floorFile(dir string, n int) (*os.File, error) {
-	f, err := os.CreateTemp(dir, "fsync-floor-*")
+// and synced; remove closes and removes it.
+func floorFile(dir string, n int) (f *os.File, remove func(), err error) {
+	f, err = os.CreateTemp(dir, "fsync-floor-*")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	remove = func() { f.Close(); os.Remove(f.Name()) }
 	zero := make([]byte, (n+1)*floorRecord)
-	if _, err := f.WriteAt(zero, 0); err == nil {
+	if _, err = f.WriteAt(zero, 0); err == nil {
 		err = f.Sync()
 	}
 	if err != nil {
-		f.Close()
-		os.Remove(f.Name())
-		return nil, err
+		remove()
+		return nil, nil, err
 	}
-	return f, nil
+	return f, remove, nil
 }
 
 // floorAppend writes record i and fdatasyncs it.
@@ -107,15 +104,7 @@ func LoopbackFloor(n int) (*Histogram, error) {
 	}
 	defer stop()
 	buf := make([]byte, 16)
-	h := &Histogram{}
-	for i := 0; i < n; i++ {
-		t0 := time.Now()
-		if err := roundTrip(c, buf); err != nil {
-			return nil, err
-		}
-		h.Record(time.Since(t0))
-	}
-	return h, nil
+	return timeRounds(n, func(int) error { return roundTrip(c, buf) })
 }
 
 // roundTrip sends buf to the echo server and reads it back.

@@ -64,7 +64,7 @@ const maxPacked = 1024
 // allocation: a 10-byte name and 100 bytes of data fit the 112-byte size
 // class the data alone takes, where a separate name costs 16 bytes more.
 func packNameData(name string, data []byte) (string, []byte) {
-	if len(data) == 0 || len(data) > maxPacked || len(name) == 0 {
+	if !packs(name, data) {
 		return strings.Clone(name), data
 	}
 	b := make([]byte, len(name)+len(data))
@@ -73,15 +73,21 @@ func packNameData(name string, data []byte) (string, []byte) {
 	return unsafe.String(&b[0], len(name)), b[len(name):]
 }
 
+// packs reports whether packNameData puts name and data in one allocation.
+func packs(name string, data []byte) bool {
+	return len(data) > 0 && len(data) <= maxPacked && len(name) > 0
+}
+
 // setLeafData makes data, which must not change afterwards, the node's
 // data. A node without children gets its name packed with the new data,
 // so that its name never keeps replaced data alive.
 func (n *Node) setLeafData(data []byte) {
-	if n.bits&hasExt != 0 || len(data) == 0 || len(data) > maxPacked {
+	name := n.name()
+	if n.bits&hasExt != 0 || !packs(name, data) {
 		n.setData(data)
 		return
 	}
-	name, data := packNameData(n.name(), data)
+	name, data = packNameData(name, data)
 	n.setName(name)
 	n.setData(data)
 }
